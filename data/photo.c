@@ -679,7 +679,7 @@ static void draw_building(canvas *c, prng *p, int type, float x, float y, float 
     };
     rgbf wall = walls[prng_next(p) % 6];
     rgbf glass = mix((rgbf){0.20f, 0.35f, 0.45f}, sky, prng_range(p, 0.15f, 0.4f));
-    float depth = fw * prng_range(p, 0.08f, 0.16f), rise = depth * 0.35f;
+    float depth = fw * prng_range(p, 0.08f, 0.16f) * (type == 1 ? 0.4f : 1), rise = depth * 0.35f;
     float base = y + fh;
 
     if (type == 0) wall = mix(glass, (rgbf){0.55f, 0.62f, 0.68f}, 0.3f);

@@ -64,10 +64,10 @@ typedef struct {
     layer_id layer;            /* LAYER_PARKS, LAYER_PARCELS or LAYER_BUILDINGS */
     const store_value *values; /* the carrier's fields in layer field order */
     int64_t version;
-    double lon, lat;           /* centroid, EPSG:4490 degrees; NaN when unknown */
-    const profile_park *park;  /* the park named by the "park" field; NULL when none
-                                  or not found (then only its id is known) */
-    const char *board_en;      /* English name of the board named by "board", or NULL */
+    double lon, lat;          /* centroid, EPSG:4490 degrees; NaN when unknown */
+    const profile_park *park; /* the park named by the "park" field; NULL when none
+                                 or not found (then only its id is known) */
+    const char *board_en;     /* English name of the board named by "board", or NULL */
     const profile_photo *photos;
     size_t nphotos;
 } profile_input;

@@ -43,8 +43,7 @@ zs_status source_data_version(source *src, int64_t *out, zs_error *err)
     return src->ops->data_version(src->impl, out, err);
 }
 
-zs_status source_read_layer(source *src, layer_id layer, store_row_fn fn, void *ctx,
-                            zs_error *err)
+zs_status source_read_layer(source *src, layer_id layer, store_row_fn fn, void *ctx, zs_error *err)
 {
     if (layer >= LAYER_COUNT) return zs_fail(err, ZS_EINVAL, "no layer number %d", (int)layer);
     return src->ops->read_layer(src->impl, layer, fn, ctx, err);
@@ -94,13 +93,13 @@ static void sl_close(void *impl)
 }
 
 static const source_ops spatialite_owned = {
-    "spatialite", sl_data_version, sl_read_layer, sl_read_photos, sl_read_boards, sl_photo_dir,
-    sl_close,
+    "spatialite",   sl_data_version, sl_read_layer, sl_read_photos,
+    sl_read_boards, sl_photo_dir,    sl_close,
 };
 
 static const source_ops spatialite_borrowed = {
-    "spatialite", sl_data_version, sl_read_layer, sl_read_photos, sl_read_boards, sl_photo_dir,
-    NULL,
+    "spatialite",   sl_data_version, sl_read_layer, sl_read_photos,
+    sl_read_boards, sl_photo_dir,    NULL,
 };
 
 zs_status source_open_spatialite(const char *path, source **out, zs_error *err)

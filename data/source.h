@@ -57,8 +57,7 @@ const char *source_photo_dir(const source *src);
 
 /* The reads of source_ops; a source is used by one thread at a time. */
 zs_status source_data_version(source *src, int64_t *out, zs_error *err);
-zs_status source_read_layer(source *src, layer_id layer, store_row_fn fn, void *ctx,
-                            zs_error *err);
+zs_status source_read_layer(source *src, layer_id layer, store_row_fn fn, void *ctx, zs_error *err);
 zs_status source_read_photos(source *src, store_photo_fn fn, void *ctx, zs_error *err);
 zs_status source_read_boards(source *src, store_board_fn fn, void *ctx, zs_error *err);
 

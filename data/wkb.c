@@ -72,7 +72,7 @@ static zs_status read_points(reader *r, bool big, uint32_t n, unsigned dims, wkb
     for (uint32_t i = 0; i < n; i++) {
         size_t at = r->off;
         double x = get_f64(r, big), y = get_f64(r, big);
-        r->off += (size_t)(dims - 2) * 8; /* Z and M */
+        r->off += (size_t)(dims - 2) * 8;                                 /* Z and M */
         if (role == WKB_PART_POINT && isnan(x) && isnan(y)) return ZS_OK; /* POINT EMPTY */
         if (!isfinite(x) || !isfinite(y)) {
             r->off = at;
@@ -98,8 +98,8 @@ static zs_status read_count(reader *r, bool big, size_t item_size, uint32_t *n)
 }
 
 static const char *const type_names[] = {
-    "", "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
-    "GeometryCollection",
+    "",           "Point",           "LineString",   "Polygon",
+    "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection",
 };
 
 /* Reads one geometry; expect is the type a Multi* member must have (0: any). */

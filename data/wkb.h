@@ -46,7 +46,10 @@ typedef struct {
 
 /* An empty wkb_geom that owns nothing yet; reuse it across calls to
  * wkb_parse() to keep its buffers, free them with wkb_geom_free(). */
-#define WKB_GEOM_INIT {0, NULL, 0, 0, NULL, 0, 0}
+#define WKB_GEOM_INIT                                                                              \
+    {                                                                                              \
+        0, NULL, 0, 0, NULL, 0, 0                                                                  \
+    }
 
 /* Parses len bytes of WKB into g, replacing what g held (its buffers are
  * reused and grown as needed). The whole buffer must be one geometry: a
