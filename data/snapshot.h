@@ -59,14 +59,14 @@ typedef struct {
  * when the carrier's layer has no such field. */
 typedef struct {
     const char *id;
-    const char *kind;       /* "park" | "parcel" | "building" | "factory" */
+    const char *kind; /* "park" | "parcel" | "building" | "factory" */
     const char *name_zh, *name_en;
-    const char *status;     /* a code of layer_status_choices */
-    const char *park_id;    /* parcels and buildings: the park they lie in */
-    const char *land_use;   /* parcels: a code of layer_land_use_choices */
-    const char *industries; /* comma-separated codes of layer_industry_choices */
-    uint32_t industry_mask; /* bit i: industries names layer_industry_choices[i] */
-    double area_m2;         /* parks: planned area; parcels: land area; m² */
+    const char *status;                   /* a code of layer_status_choices */
+    const char *park_id;                  /* parcels and buildings: the park they lie in */
+    const char *land_use;                 /* parcels: a code of layer_land_use_choices */
+    const char *industries;               /* comma-separated codes of layer_industry_choices */
+    uint32_t industry_mask;               /* bit i: industries names layer_industry_choices[i] */
+    double area_m2;                       /* parks: planned area; parcels: land area; m² */
     double gross_area_m2, vacant_area_m2; /* buildings: floor area, m² */
     double rent_yuan_m2_day;              /* offices: 元 per m² per day */
     double rent_yuan_m2_month;            /* factories: 元 per m² per month */
