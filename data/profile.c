@@ -156,15 +156,22 @@ static void field(build *b, json_t *o, const char *name)
     put(b, o, name, j);
 }
 
-/* {zh, en} from two fields (or two strings when the fields are NULL). */
-static json_t *pair(build *b, const char *zh_field, const char *zh, const char *en_field,
-                    const char *en)
+/* {k1: v1, k2: v2}, strings (f1 and f2 name them in errors). */
+static json_t *two(build *b, const char *k1, const char *f1, const char *v1, const char *k2,
+                   const char *f2, const char *v2)
 {
     json_t *o = json_object();
     if (!o) return NULL;
-    put(b, o, "zh", text(b, zh_field, zh));
-    put(b, o, "en", text(b, en_field, en));
+    put(b, o, k1, text(b, f1, v1));
+    put(b, o, k2, text(b, f2, v2));
     return o;
+}
+
+/* {zh, en} from two strings. */
+static json_t *pair(build *b, const char *zh_field, const char *zh, const char *en_field,
+                    const char *en)
+{
+    return two(b, "zh", zh_field, zh, "en", en_field, en);
 }
 
 /* "/photos/" and file with every byte outside [A-Za-z0-9._~/-] percent-encoded;
@@ -239,7 +246,8 @@ static void common(build *b, json_t *o, const char *kind)
     put(b, o, "lon", number(round_to(b->in->lon, 1e6)));
     put(b, o, "lat", number(round_to(b->in->lat, 1e6)));
     put(b, o, "contact",
-        pair(b, "contact_name", str(b, "contact_name"), "contact_phone", str(b, "contact_phone")));
+        two(b, "name", "contact_name", str(b, "contact_name"), "phone", "contact_phone",
+            str(b, "contact_phone")));
     put(b, o, "photos", photos(b));
     field(b, o, "updated_at");
     put(b, o, "version", json_integer(b->in->version));

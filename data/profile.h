@@ -17,7 +17,9 @@
  *             rent_yuan_m2_day, length_m, width_m, clear_height_m,
  *             floor_load_t_m2, power_kva, crane_t, rent_yuan_m2_month,
  *             industries
- * An absent value is null, never 0 or "".
+ * An absent value is null, never 0 or "". Numbers are printed with 15
+ * significant digits: what a person typed comes out as typed (2.8, not
+ * 2.7999999999999998).
  *
  * Units (the key names the unit):
  *   lon, lat            degrees, CGCS2000 (EPSG:4490), area-weighted centroid,

@@ -287,6 +287,12 @@ static bool keep_code(loader *ld, int field, const char *raw, const char **out)
     return keep(ld, raw, out);
 }
 
+/* qsort, which must not see a NULL base even for no elements. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(base, n, size, cmp);
+}
+
 static int cmp_str(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "");
@@ -327,6 +333,7 @@ static const snap_carrier *find_park(const loader *ld, const char *id)
 
 static const char *find_board_en(const loader *ld, const char *name_zh)
 {
+    if (ld->nboards == 0) return NULL;
     board key = {name_zh, NULL};
     const board *b = bsearch(&key, ld->boards, ld->nboards, sizeof *b, cmp_board);
     return b ? b->name_en : NULL;
@@ -742,7 +749,7 @@ static zs_status index_carriers(loader *ld)
     for (int l = 0; l < LAYER_COUNT; l++)
         for (uint32_t i = 0; s->layers[l].carriers && i < s->layers[l].nfeatures; i++)
             by_id[k++] = &s->layers[l].carriers[i];
-    qsort(by_id, n, sizeof *by_id, cmp_carrier);
+    sort(by_id, n, sizeof *by_id, cmp_carrier);
     s->by_id = by_id;
     s->ncarriers = n;
     s->memory += (n ? n : 1) * sizeof *by_id;
@@ -774,8 +781,8 @@ static zs_status load_once(loader *ld, snapshot **out)
     if (!st) st = source_read_photos(ld->src, read_photo, ld, ld->err);
     if (!st) st = ld->status;
     if (!st) {
-        qsort(ld->boards, ld->nboards, sizeof *ld->boards, cmp_board);
-        qsort(ld->photos, ld->nphotos, sizeof *ld->photos, cmp_photo);
+        sort(ld->boards, ld->nboards, sizeof *ld->boards, cmp_board);
+        sort(ld->photos, ld->nphotos, sizeof *ld->photos, cmp_photo);
     }
     for (int l = 0; !st && l < LAYER_COUNT; l++) {
         st = read_layer(ld, (layer_id)l);
@@ -790,7 +797,7 @@ static zs_status load_once(loader *ld, snapshot **out)
             }
             for (size_t i = 0; i < ld->nparks; i++)
                 ld->parks[i] = &parks->carriers[i];
-            qsort(ld->parks, ld->nparks, sizeof *ld->parks, cmp_carrier);
+            sort(ld->parks, ld->nparks, sizeof *ld->parks, cmp_carrier);
         }
     }
     if (!st) st = index_carriers(ld);
