@@ -15,9 +15,9 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#define PHOTO_MAX_SIDE 8192                   /* demo pictures and thumbnails, pixels */
-#define PHOTO_MAX_SOURCE_PIXELS 400000000.0   /* 20,000 x 20,000 */
-#define PHOTO_MAX_DECODER_MEM (512L << 20)    /* libjpeg's own work memory, bytes */
+#define PHOTO_MAX_SIDE 8192                 /* demo pictures and thumbnails, pixels */
+#define PHOTO_MAX_SOURCE_PIXELS 400000000.0 /* 20,000 x 20,000 */
+#define PHOTO_MAX_DECODER_MEM (512L << 20)  /* libjpeg's own work memory, bytes */
 #define PHOTO_DEMO_QUALITY 85
 #define PHOTO_THUMB_QUALITY 80
 
@@ -77,6 +77,11 @@ static zs_status open_jpeg(const char *path, FILE **out, zs_error *err)
                        path, strerror(errno));
     unsigned char sig[3];
     size_t n = fread(sig, 1, sizeof sig, f);
+    if (n == 0 && ferror(f)) {
+        int e = errno;
+        fclose(f);
+        return zs_fail(err, ZS_EIO, "cannot read photo '%s': %s", path, strerror(e));
+    }
     if (n == 0) {
         fclose(f);
         return zs_fail(err, ZS_EINVAL, "photo '%s' is empty", path);
@@ -158,10 +163,10 @@ static unsigned get16(const unsigned char *p, bool big)
 
 static unsigned long get32(const unsigned char *p, bool big)
 {
-    return big ? ((unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
-                  (unsigned long)p[2] << 8 | p[3])
-               : ((unsigned long)p[3] << 24 | (unsigned long)p[2] << 16 |
-                  (unsigned long)p[1] << 8 | p[0]);
+    return big ? ((unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 |
+                  p[3])
+               : ((unsigned long)p[3] << 24 | (unsigned long)p[2] << 16 | (unsigned long)p[1] << 8 |
+                  p[0]);
 }
 
 /* The EXIF orientation (1..8) among the saved APP1 markers; 1 (as stored)
@@ -202,8 +207,7 @@ static int exif_orientation(j_decompress_ptr d)
 /* ---- probing ---------------------------------------------------------------------- */
 
 /* Reads the header of the open JPEG f: its stored size and orientation. */
-static zs_status read_header(const char *path, FILE *f, int *w, int *h, int *orient,
-                             zs_error *err)
+static zs_status read_header(const char *path, FILE *f, int *w, int *h, int *orient, zs_error *err)
 {
     struct jpeg_decompress_struct d;
     photo_jerr je;
@@ -252,12 +256,12 @@ zs_status photo_probe(const char *path, int *w, int *h, zs_error *err)
  * so a scanline can be added as soon as it is decoded. */
 typedef struct {
     int sw, sh, dw, dh;
-    int *col;     /* per source column: first destination column */
-    float *colw;  /* per source column: its share in that column (the rest goes to the next) */
-    float *csum;  /* per destination column: total weight */
-    float *hrow;  /* one horizontally shrunk row, dw x 3 */
-    float *acc;   /* destination accumulators, dw x dh x 3 */
-    float *rsum;  /* per destination row: total weight */
+    int *col;    /* per source column: first destination column */
+    float *colw; /* per source column: its share in that column (the rest goes to the next) */
+    float *csum; /* per destination column: total weight */
+    float *hrow; /* one horizontally shrunk row, dw x 3 */
+    float *acc;  /* destination accumulators, dw x dh x 3 */
+    float *rsum; /* per destination row: total weight */
 } shrinker;
 
 static void shrinker_free(shrinker *s)
@@ -326,11 +330,13 @@ static void shrinker_add(shrinker *s, int y, const unsigned char *row)
     split_pixel(y, s->sh, s->dh, &d, &a);
     float b = 1.0f - a;
     float *o = s->acc + (size_t)d * s->dw * 3;
-    for (int i = 0; i < s->dw * 3; i++) o[i] += a * s->hrow[i];
+    for (int i = 0; i < s->dw * 3; i++)
+        o[i] += a * s->hrow[i];
     s->rsum[d] += a;
     if (b > 0) {
         o += (size_t)s->dw * 3;
-        for (int i = 0; i < s->dw * 3; i++) o[i] += b * s->hrow[i];
+        for (int i = 0; i < s->dw * 3; i++)
+            o[i] += b * s->hrow[i];
         s->rsum[d + 1] += b;
     }
 }
@@ -417,7 +423,8 @@ static zs_status decode_fit(const char *path, FILE *f, int max_px, decoded *o, z
     }
     double target = longer < max_px ? longer : max_px;
     int denom = 8;
-    while (denom > 1 && ceil(longer / denom) < target) denom /= 2;
+    while (denom > 1 && ceil(longer / denom) < target)
+        denom /= 2;
     d.scale_num = 1;
     d.scale_denom = (unsigned)denom;
     bool cmyk = d.jpeg_color_space == JCS_CMYK || d.jpeg_color_space == JCS_YCCK;
@@ -469,14 +476,30 @@ static unsigned char *orient_image(const unsigned char *src, int w, int h, int o
         for (int x = 0; x < W; x++) {
             int sx, sy;
             switch (o) {
-            case 2: sx = w - 1 - x, sy = y; break;
-            case 3: sx = w - 1 - x, sy = h - 1 - y; break;
-            case 4: sx = x, sy = h - 1 - y; break;
-            case 5: sx = y, sy = x; break;
-            case 6: sx = y, sy = h - 1 - x; break;
-            case 7: sx = w - 1 - y, sy = h - 1 - x; break;
-            case 8: sx = w - 1 - y, sy = x; break;
-            default: sx = x, sy = y; break;
+            case 2:
+                sx = w - 1 - x, sy = y;
+                break;
+            case 3:
+                sx = w - 1 - x, sy = h - 1 - y;
+                break;
+            case 4:
+                sx = x, sy = h - 1 - y;
+                break;
+            case 5:
+                sx = y, sy = x;
+                break;
+            case 6:
+                sx = y, sy = h - 1 - x;
+                break;
+            case 7:
+                sx = w - 1 - y, sy = h - 1 - x;
+                break;
+            case 8:
+                sx = w - 1 - y, sy = x;
+                break;
+            default:
+                sx = x, sy = y;
+                break;
             }
             memcpy(dst + ((size_t)y * W + x) * 3, src + ((size_t)sy * w + sx) * 3, 3);
         }
@@ -574,8 +597,8 @@ static float cover(float a, float b, int i)
 /* Fills the area between x0 and x1 (pixels) whose top and bottom edges run
  * straight from (x0, top0)/(x0, bot0) to (x1, top1)/(x1, bot1); edges are
  * anti-aliased by their pixel coverage. */
-static void fill_trap(canvas *c, float x0, float x1, float top0, float top1, float bot0,
-                      float bot1, rgbf col, float alpha)
+static void fill_trap(canvas *c, float x0, float x1, float top0, float top1, float bot0, float bot1,
+                      rgbf col, float alpha)
 {
     if (x1 <= x0) return;
     int xa = (int)floorf(x0), xb = (int)ceilf(x1);
@@ -590,7 +613,8 @@ static void fill_trap(canvas *c, float x0, float x1, float top0, float top1, flo
         int ya = (int)floorf(top), yb = (int)ceilf(bot);
         if (ya < 0) ya = 0;
         if (yb > c->h) yb = c->h;
-        for (int y = ya; y < yb; y++) blend(c, x, y, col, alpha * cx * cover(top, bot, y));
+        for (int y = ya; y < yb; y++)
+            blend(c, x, y, col, alpha * cx * cover(top, bot, y));
     }
 }
 
@@ -710,8 +734,8 @@ static void draw_building(canvas *c, prng *p, int type, float x, float y, float 
         for (float xx = x; xx < x + fw; xx += 4)
             fill_rect(c, xx, y, xx + 1.2f, base, shade(wall, 0.92f), 0.6f);
         fill_rect(c, x, y + fh * 0.18f, x + fw, y + fh * 0.34f, glass, 0.9f);
-        fill_rect(c, x - 3, y - fh * 0.08f, x + fw + 3, y + fh * 0.02f,
-                  (rgbf){0.25f, 0.36f, 0.55f}, 1);
+        fill_rect(c, x - 3, y - fh * 0.08f, x + fw + 3, y + fh * 0.02f, (rgbf){0.25f, 0.36f, 0.55f},
+                  1);
         int doors = 2 + (int)(prng_next(p) % 3);
         for (int i = 0; i < doors; i++) {
             float cx = x + fw * (i + 0.5f) / doors, dw = fw * 0.09f;
@@ -726,7 +750,8 @@ static void draw_building(canvas *c, prng *p, int type, float x, float y, float 
         float ww = cw * prng_range(p, 0.45f, 0.7f), wh = rh * prng_range(p, 0.45f, 0.65f);
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < cols; i++) {
-                float wx = x + cw * (i + 0.5f) - ww / 2, wy = y + fh * 0.06f + rh * r + (rh - wh) / 2;
+                float wx = x + cw * (i + 0.5f) - ww / 2,
+                      wy = y + fh * 0.06f + rh * r + (rh - wh) / 2;
                 float k = prng_range(p, 0.8f, 1.15f);
                 rgbf g = mix(sky, glass, 0.6f + 0.3f * (float)r / rows);
                 fill_rect(c, wx - 1, wy - 1, wx + ww + 1, wy + wh + 1, shade(wall, 0.7f), 1);
@@ -753,7 +778,8 @@ static void paint(canvas *c, uint32_t seed)
     float W = (float)c->w, H = (float)c->h;
 
     static const rgbf sky_top[] = {{0.22f, 0.42f, 0.78f}, {0.5f, 0.6f, 0.74f}, {0.3f, 0.42f, 0.7f}};
-    static const rgbf sky_low[] = {{0.7f, 0.83f, 0.95f}, {0.84f, 0.86f, 0.87f}, {0.98f, 0.83f, 0.62f}};
+    static const rgbf sky_low[] = {
+        {0.7f, 0.83f, 0.95f}, {0.84f, 0.86f, 0.87f}, {0.98f, 0.83f, 0.62f}};
     int light = (int)(prng_next(&p) % 3);
     rgbf top = sky_top[light], low = sky_low[light];
     float horizon = H * prng_range(&p, 0.66f, 0.74f);
@@ -763,8 +789,9 @@ static void paint(canvas *c, uint32_t seed)
     for (int i = 0; i < clouds; i++)
         draw_cloud(c, &p, prng_range(&p, 0, W), prng_range(&p, 0.08f, 0.35f) * H,
                    prng_range(&p, 0.03f, 0.07f) * W);
-    if (light == 2) fill_circle(c, prng_range(&p, 0.1f, 0.9f) * W, horizon * 0.55f, H * 0.05f,
-                                (rgbf){1, 0.95f, 0.8f}, 0.9f);
+    if (light == 2)
+        fill_circle(c, prng_range(&p, 0.1f, 0.9f) * W, horizon * 0.55f, H * 0.05f,
+                    (rgbf){1, 0.95f, 0.8f}, 0.9f);
 
     /* hazy skyline far away */
     rgbf haze = mix(low, (rgbf){0.55f, 0.58f, 0.62f}, 0.35f);
