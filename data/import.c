@@ -56,7 +56,7 @@ typedef struct {
     struct seen_id {
         char *id;
         long fid;
-    } *ids;
+    } * ids;
     size_t nids, ids_cap;
 } import_run_state;
 
@@ -86,7 +86,8 @@ static void report(import_run_state *r, const char *fmt, ...)
     line[n] = '\0';
     if (r->report_len + (size_t)n + 1 > r->report_cap) {
         size_t cap = r->report_cap ? r->report_cap * 2 : 4096;
-        while (cap < r->report_len + (size_t)n + 1) cap *= 2;
+        while (cap < r->report_len + (size_t)n + 1)
+            cap *= 2;
         char *p = realloc(r->rep->lines, cap);
         if (!p) return;
         r->rep->lines = p;
@@ -127,9 +128,11 @@ static bool utf8_valid(const char *s)
 
 static char *trim(char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = '\0';
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
     return s;
 }
 
@@ -180,8 +183,8 @@ static zs_status open_source(import_run_state *r, zs_error *err)
         if (stat(opt->input, &sb) != 0)
             return zs_fail(err, ZS_ENOTFOUND, "input '%s' does not exist", opt->input);
         const char *why = CPLGetLastErrorMsg();
-        return zs_fail(err, ZS_EIO, "input '%s' is not a vector file GDAL can read%s%s",
-                       opt->input, why[0] ? ": " : "", why);
+        return zs_fail(err, ZS_EIO, "input '%s' is not a vector file GDAL can read%s%s", opt->input,
+                       why[0] ? ": " : "", why);
     }
     r->recode = opt->encoding && !shapefile;
     if (r->recode) {
@@ -252,10 +255,9 @@ static zs_status map_fields(import_run_state *r, zs_error *err)
         for (int i = 0; lats[i] && r->lat_field < 0; i++)
             r->lat_field = OGR_FD_GetFieldIndex(defn, lats[i]);
         if (r->lon_field < 0 || r->lat_field < 0 || !info->carrier)
-            return zs_fail(err, ZS_EINVAL,
-                           "source layer '%s' has no geometry%s", OGR_L_GetName(r->src),
-                           info->carrier ? " and no lon/lat columns (lon, lat or 经度, 纬度)"
-                                         : "");
+            return zs_fail(err, ZS_EINVAL, "source layer '%s' has no geometry%s",
+                           OGR_L_GetName(r->src),
+                           info->carrier ? " and no lon/lat columns (lon, lat or 经度, 纬度)" : "");
     }
 
     if (r->opt->field_map && r->opt->field_map[0]) {
@@ -277,8 +279,8 @@ static zs_status map_fields(import_run_state *r, zs_error *err)
                 char names[800] = "";
                 size_t len = 0;
                 for (size_t i = 0; i < info->nfields; i++)
-                    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
-                                            i ? ", " : "", info->fields[i].name);
+                    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                            info->fields[i].name);
                 s = zs_fail(err, ZS_EINVAL, "--map: layer %s has no field '%s' (fields: %s)",
                             info->name, field, names);
                 break;
@@ -289,8 +291,7 @@ static zs_status map_fields(import_run_state *r, zs_error *err)
                 size_t len = 0;
                 int n = OGR_FD_GetFieldCount(defn);
                 for (int i = 0; i < n && len < sizeof names - 100; i++)
-                    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
-                                            i ? ", " : "",
+                    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
                                             OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
                 s = zs_fail(err, ZS_ENOTFOUND,
                             "--map: source layer '%s' has no field '%s' (fields: %s)",
@@ -335,7 +336,8 @@ static bool parse_real(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    while (*end == ' ') end++;
+    while (*end == ' ')
+        end++;
     if (end == s || *end || errno || !isfinite(v)) return false;
     *out = v;
     return true;
@@ -444,15 +446,16 @@ static bool read_value(import_run_state *r, OGRFeatureH f, size_t i, store_value
         v->null = !out[0];
         break;
     }
-    default: v->text = t; break;
+    default:
+        v->text = t;
+        break;
     }
     return true;
 }
 
 /* A point made from the lon/lat columns of a table without geometry; NULL
  * with why set when a cell is not a number. */
-static OGRGeometryH point_from_columns(import_run_state *r, OGRFeatureH f, char *why,
-                                       size_t whylen)
+static OGRGeometryH point_from_columns(import_run_state *r, OGRFeatureH f, char *why, size_t whylen)
 {
     double xy[2];
     int cols[2] = {r->lon_field, r->lat_field};
@@ -525,8 +528,8 @@ static OGRGeometryH conform(import_run_state *r, OGRGeometryH g, char *why, size
         }
         if ((t == wkbLineString && OGR_G_IsRing(g)) || t == wkbMultiLineString ||
             t == wkbGeometryCollection) {
-            OGRGeometryH poly = t == wkbGeometryCollection ? OGR_G_ForceToMultiPolygon(g)
-                                                           : OGR_G_ForceToPolygon(g);
+            OGRGeometryH poly =
+                t == wkbGeometryCollection ? OGR_G_ForceToMultiPolygon(g) : OGR_G_ForceToPolygon(g);
             if (poly && !OGR_G_IsEmpty(poly) &&
                 (wkbFlatten(OGR_G_GetGeometryType(poly)) == wkbPolygon ||
                  wkbFlatten(OGR_G_GetGeometryType(poly)) == wkbMultiPolygon))
@@ -583,7 +586,8 @@ static zs_status import_photo(import_run_state *r, const char *file, char *name,
     char *data = NULL;
     size_t size = 0;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
-        for (size_t i = 0; i < n; i++) hash = (hash ^ buf[i]) * 1099511628211ull;
+        for (size_t i = 0; i < n; i++)
+            hash = (hash ^ buf[i]) * 1099511628211ull;
         char *p = realloc(data, size + n);
         if (!p) {
             free(data);
@@ -617,8 +621,7 @@ static zs_status import_photo(import_run_state *r, const char *file, char *name,
 }
 
 /* Imports the photos field "file[|caption];..." of one carrier. */
-static zs_status import_photos(import_run_state *r, const char *id, const char *list,
-                               zs_error *err)
+static zs_status import_photos(import_run_state *r, const char *id, const char *list, zs_error *err)
 {
     if (!r->opt->dry_run && mkdir(store_photo_dir(r->st), 0755) == 0)
         remember_created(r, store_photo_dir(r->st));
@@ -767,7 +770,8 @@ done:
         report(r, "feature %ld (id %s): rejected: %s", fid,
                !values[0].null && values[0].text ? values[0].text : "?", why);
     }
-    for (size_t i = 0; i < info->nfields; i++) CPLFree(strs[i]);
+    for (size_t i = 0; i < info->nfields; i++)
+        CPLFree(strs[i]);
     if (g) OGR_G_DestroyGeometry(g);
     if (raw) OGR_G_DestroyGeometry(raw);
     free(wkb);
@@ -810,8 +814,7 @@ static zs_status run_features(import_run_state *r, zs_error *err)
         if (why[0]) rejected++;
     }
     if (CPLGetLastErrorType() == CE_Failure && r->rep->features == 0)
-        return zs_fail(err, ZS_EIO, "reading '%s' failed: %s", r->opt->input,
-                       CPLGetLastErrorMsg());
+        return zs_fail(err, ZS_EIO, "reading '%s' failed: %s", r->opt->input, CPLGetLastErrorMsg());
     if (r->rep->features == 0)
         return zs_fail(err, ZS_EINVAL, "input '%s' layer '%s' has no features", r->opt->input,
                        OGR_L_GetName(r->src));
@@ -848,9 +851,9 @@ zs_status import_run(store *st, const import_options *opt, import_report *rep, z
     began = !s;
     if (!s) s = run_features(&r, err);
     if (!s) {
-        store_import rec = {r.info->name,      opt->input,         OGR_L_GetName(r.src),
-                            rep->source_crs,   rep->features,      rep->inserted,
-                            rep->updated,      rep->repaired,      rep->skipped};
+        store_import rec = {r.info->name,    opt->input,    OGR_L_GetName(r.src),
+                            rep->source_crs, rep->features, rep->inserted,
+                            rep->updated,    rep->repaired, rep->skipped};
         s = store_record_import(st, &rec, err);
     }
     if (!s && !opt->dry_run) {
@@ -861,11 +864,14 @@ zs_status import_run(store *st, const import_options *opt, import_report *rep, z
     if (s || opt->dry_run) {
         /* Nothing committed: take back the photo files this run wrote,
          * newest first so that a folder it made is empty when removed. */
-        for (size_t i = r.ncreated; i-- > 0;) remove(r.created[i]);
+        for (size_t i = r.ncreated; i-- > 0;)
+            remove(r.created[i]);
     }
-    for (size_t i = 0; i < r.ncreated; i++) free(r.created[i]);
+    for (size_t i = 0; i < r.ncreated; i++)
+        free(r.created[i]);
     free(r.created);
-    for (size_t i = 0; i < r.nids; i++) free(r.ids[i].id);
+    for (size_t i = 0; i < r.nids; i++)
+        free(r.ids[i].id);
     free(r.ids);
     if (r.report_lines > REPORT_MAX_LINES) {
         long more = r.report_lines - REPORT_MAX_LINES;

@@ -37,16 +37,18 @@ const layer_choice layer_kind_choices[] = {
 
 #define COMMON_CARRIER                                                                             \
     {"id", FIELD_TEXT, NULL, true, "unique carrier id"},                                           \
-        {"name_zh", FIELD_TEXT, NULL, false, "name in Chinese"},                                  \
-        {"name_en", FIELD_TEXT, NULL, false, "name in English"},                                  \
-        {"board", FIELD_TEXT, NULL, false, "owning sub-district or zone (name)"},                   \
+        {"name_zh", FIELD_TEXT, NULL, false, "name in Chinese"},                                   \
+        {"name_en", FIELD_TEXT, NULL, false, "name in English"},                                   \
+        {"board", FIELD_TEXT, NULL, false, "owning sub-district or zone (name)"},                  \
         {"address", FIELD_TEXT, NULL, false, "street address"},                                    \
         {"status", FIELD_ENUM, layer_status_choices, false, "availability"},                       \
         {"industries", FIELD_LIST, layer_industry_choices, false, "target industries"},            \
         {"contact_name", FIELD_TEXT, NULL, false, "contact person"},                               \
         {"contact_phone", FIELD_TEXT, NULL, false, "contact telephone"},                           \
         {"updated_at", FIELD_TEXT, NULL, false, "ISO 8601 time of the last change (UTC)"},         \
-        {"photos", FIELD_PHOTOS, NULL, false, "photo files: file[|caption];..."}
+    {                                                                                              \
+        "photos", FIELD_PHOTOS, NULL, false, "photo files: file[|caption];..."                     \
+    }
 
 static const layer_field park_fields[] = {
     COMMON_CARRIER,

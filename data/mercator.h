@@ -7,7 +7,7 @@
 #include <math.h>
 
 #define MERC_RADIUS 6378137.0
-#define MERC_MAX 20037508.342789244       /* half the world's width, metres */
+#define MERC_MAX 20037508.342789244     /* half the world's width, metres */
 #define MERC_MAX_LAT 85.051128779806592 /* latitude where y reaches MERC_MAX */
 
 static inline double merc_x(double lon_deg)

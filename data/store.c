@@ -178,8 +178,7 @@ static zs_status migrate(store *st, int target, zs_error *err)
         if (exec(st, "BEGIN IMMEDIATE;", err)) return err->status;
         if (exec(st, migrations[v - 1], err) || exec(st, pragma, err)) {
             sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
-            return zs_fail(err, ZS_EDB, "migration to schema version %d failed: %s", v,
-                           err->msg);
+            return zs_fail(err, ZS_EDB, "migration to schema version %d failed: %s", v, err->msg);
         }
         if (exec(st, "COMMIT;", err)) return err->status;
         st->schema_version = v;
@@ -244,9 +243,8 @@ zs_status store_open_at(const char *path, bool create, int version, store **out,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        zs_fail(err, rc == SQLITE_CANTOPEN ? ZS_ENOTFOUND : ZS_EDB,
-                "cannot open database '%s': %s", path,
-                st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        zs_fail(err, rc == SQLITE_CANTOPEN ? ZS_ENOTFOUND : ZS_EDB, "cannot open database '%s': %s",
+                path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
         store_close(st);
         return err->status;
     }
@@ -276,22 +274,22 @@ zs_status store_open_at(const char *path, bool create, int version, store **out,
     st->schema_version = (int)uv;
     if (uv > STORE_SCHEMA_VERSION) {
         store_close(st);
-        return zs_fail(err, ZS_EDB, "database '%s' has schema version %lld, newer than this zsmap (%d)",
-                       path, (long long)uv, STORE_SCHEMA_VERSION);
+        return zs_fail(err, ZS_EDB,
+                       "database '%s' has schema version %lld, newer than this zsmap (%d)", path,
+                       (long long)uv, STORE_SCHEMA_VERSION);
     }
     if (uv == 0 && version > 0) {
         /* A new file, or an SQLite file that is not ours: refuse the latter. */
         int64_t tables = 0;
         if (query_int(st, "SELECT count(*) FROM sqlite_master;", &tables, err) ||
-            (tables > 0 && zs_fail(err, ZS_EDB, "'%s' is an SQLite file but not a zsmap database",
-                                   path)) ||
+            (tables > 0 &&
+             zs_fail(err, ZS_EDB, "'%s' is an SQLite file but not a zsmap database", path)) ||
             exec(st, "SELECT InitSpatialMetaData(1, 'NONE'); SELECT InsertEpsgSrid(4490);", err)) {
             store_close(st);
             return err->status;
         }
     }
-    if (migrate(st, version, err) ||
-        (version == STORE_SCHEMA_VERSION && check_columns(st, err))) {
+    if (migrate(st, version, err) || (version == STORE_SCHEMA_VERSION && check_columns(st, err))) {
         store_close(st);
         return err->status;
     }
@@ -378,9 +376,15 @@ static void bind_value(sqlite3_stmt *q, int col, const layer_field *f, const sto
         return;
     }
     switch (f->type) {
-    case FIELD_REAL: sqlite3_bind_double(q, col, v->real); break;
-    case FIELD_INT: sqlite3_bind_int64(q, col, v->integer); break;
-    default: sqlite3_bind_text(q, col, v->text, -1, SQLITE_TRANSIENT); break;
+    case FIELD_REAL:
+        sqlite3_bind_double(q, col, v->real);
+        break;
+    case FIELD_INT:
+        sqlite3_bind_int64(q, col, v->integer);
+        break;
+    default:
+        sqlite3_bind_text(q, col, v->text, -1, SQLITE_TRANSIENT);
+        break;
     }
 }
 
@@ -464,8 +468,8 @@ static char *upsert_sql(const layer_info *info, const store_value *values)
         const layer_field *f = &info->fields[i];
         if (f->type == FIELD_PHOTOS) continue;
         if (values[i].absent && strcmp(f->name, "updated_at") != 0) continue;
-        len += (size_t)snprintf(sql + len, cap - len, "\"%s\" = excluded.\"%s\",", f->name,
-                                f->name);
+        len +=
+            (size_t)snprintf(sql + len, cap - len, "\"%s\" = excluded.\"%s\",", f->name, f->name);
     }
     snprintf(sql + len, cap - len, "geom = excluded.geom, version = version + 1");
     return sql;
@@ -572,8 +576,8 @@ zs_status store_record_import(store *st, const store_import *imp, zs_error *err)
 
 zs_status store_data_version(store *st, int64_t *out, zs_error *err)
 {
-    return query_int(st, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version'",
-                     out, err);
+    return query_int(st, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version'", out,
+                     err);
 }
 
 zs_status store_count(store *st, layer_id layer, int64_t *out, zs_error *err)
@@ -614,9 +618,15 @@ zs_status store_read_layer(store *st, layer_id layer, store_row_fn fn, void *ctx
             v->null = sqlite3_column_type(q, c) == SQLITE_NULL;
             if (v->null) continue;
             switch (info->fields[i].type) {
-            case FIELD_REAL: v->real = sqlite3_column_double(q, c); break;
-            case FIELD_INT: v->integer = sqlite3_column_int64(q, c); break;
-            default: v->text = (const char *)sqlite3_column_text(q, c); break;
+            case FIELD_REAL:
+                v->real = sqlite3_column_double(q, c);
+                break;
+            case FIELD_INT:
+                v->integer = sqlite3_column_int64(q, c);
+                break;
+            default:
+                v->text = (const char *)sqlite3_column_text(q, c);
+                break;
             }
         }
         store_row row = {

@@ -64,8 +64,8 @@ static int parse_options(const cli_command *c, int argc, char **argv, const char
     struct option longopts[32];
     int n = 0;
     for (const cli_option *o = c->options; o->name; o++, n++)
-        longopts[n] = (struct option){o->name, o->kind == OPT_FLAG ? no_argument : required_argument,
-                                      NULL, 1000 + n};
+        longopts[n] = (struct option){
+            o->name, o->kind == OPT_FLAG ? no_argument : required_argument, NULL, 1000 + n};
     longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[n] = (struct option){0};
     optind = 1;
@@ -80,8 +80,7 @@ static int parse_options(const cli_command *c, int argc, char **argv, const char
             values[ch - 1000] = c->options[ch - 1000].kind == OPT_FLAG ? "1" : optarg;
             continue;
         }
-        fprintf(stderr, "zsmap %s: unknown or incomplete option '%s'\n", c->name,
-                argv[optind - 1]);
+        fprintf(stderr, "zsmap %s: unknown or incomplete option '%s'\n", c->name, argv[optind - 1]);
         fprintf(stderr, "try 'zsmap %s --help'\n", c->name);
         return EXIT_USAGE;
     }
@@ -184,8 +183,9 @@ static int cmd_import(const char **v, const char *input)
     }
     bool created = !file_exists(v[0]);
     if (created && opt.dry_run) {
-        fprintf(stderr, "zsmap import: error: database '%s' does not exist (a dry run creates "
-                        "nothing)\n",
+        fprintf(stderr,
+                "zsmap import: error: database '%s' does not exist (a dry run creates "
+                "nothing)\n",
                 v[0]);
         return 1;
     }
@@ -206,9 +206,8 @@ static int cmd_import(const char **v, const char *input)
     }
     printf("%s %s into %s from %s (CRS %s): %ld features, %ld inserted, %ld updated, "
            "%ld repaired, %ld skipped, %.2f s\n",
-           opt.dry_run ? "dry run: would import" : "imported", v[1], v[0], input,
-           rep.source_crs, rep.features, rep.inserted, rep.updated, rep.repaired, rep.skipped,
-           now_seconds() - t0);
+           opt.dry_run ? "dry run: would import" : "imported", v[1], v[0], input, rep.source_crs,
+           rep.features, rep.inserted, rep.updated, rep.repaired, rep.skipped, now_seconds() - t0);
     import_report_free(&rep);
     return 0;
 }
@@ -271,8 +270,7 @@ static int cmd_demo(const char **v, const char *positional)
         errno = 0;
         scale = strtol(v[1], &end, 10);
         if (*end || errno || scale < 1 || scale > 100) {
-            fprintf(stderr, "zsmap demo: --scale '%s' is not a whole number from 1 to 100\n",
-                    v[1]);
+            fprintf(stderr, "zsmap demo: --scale '%s' is not a whole number from 1 to 100\n", v[1]);
             return EXIT_USAGE;
         }
     }

@@ -12,8 +12,8 @@
 /* Little-endian WKB of a lon/lat square (EPSG:4490). */
 static size_t square_wkb(unsigned char *out, double lon, double lat, double side)
 {
-    double pts[5][2] = {{lon, lat}, {lon + side, lat}, {lon + side, lat + side}, {lon, lat + side},
-                        {lon, lat}};
+    double pts[5][2] = {
+        {lon, lat}, {lon + side, lat}, {lon + side, lat + side}, {lon, lat + side}, {lon, lat}};
     size_t n = 0;
     out[n++] = 1;
     uint32_t type = 3, rings = 1, count = 5;
@@ -29,7 +29,8 @@ static zs_status put_park(store *st, const char *id, const char *name, double ar
 {
     const layer_info *info = layer_get(LAYER_PARKS);
     store_value v[32];
-    for (size_t i = 0; i < info->nfields; i++) v[i] = (store_value){.null = true, .absent = true};
+    for (size_t i = 0; i < info->nfields; i++)
+        v[i] = (store_value){.null = true, .absent = true};
     v[0] = (store_value){.text = id};
     v[layer_field_index(info, "name_zh")] = (store_value){.text = name};
     v[layer_field_index(info, "area_m2")] = (store_value){.real = area};
@@ -95,7 +96,8 @@ static void test_create_and_migrate(const char *dir)
     /* an update that leaves area absent keeps the stored area */
     const layer_info *info = layer_get(LAYER_PARKS);
     store_value v[32];
-    for (size_t i = 0; i < info->nfields; i++) v[i] = (store_value){.null = true, .absent = true};
+    for (size_t i = 0; i < info->nfields; i++)
+        v[i] = (store_value){.null = true, .absent = true};
     v[0] = (store_value){.text = "P01"};
     v[1] = (store_value){.text = "铜山高新技术产业园"};
     unsigned char wkb[128];
@@ -127,7 +129,8 @@ static void test_create_and_migrate(const char *dir)
 
     /* constraint: a parcel naming a park that does not exist */
     const layer_info *pi = layer_get(LAYER_PARCELS);
-    for (size_t i = 0; i < pi->nfields; i++) v[i] = (store_value){.null = true, .absent = true};
+    for (size_t i = 0; i < pi->nfields; i++)
+        v[i] = (store_value){.null = true, .absent = true};
     v[0] = (store_value){.text = "L1"};
     v[layer_field_index(pi, "park")] = (store_value){.text = "P77"};
     CHECK_INT(store_begin(st, &err), ZS_OK);
