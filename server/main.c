@@ -5,10 +5,11 @@
 #include "import.h"
 #include "layer.h"
 #include "store.h"
+#include "cli.h"
+#include "cmd_tiles.h"
 
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,96 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-enum { EXIT_USAGE = 2 };
-
-typedef enum { OPT_STRING, OPT_FLAG } opt_kind;
-
-typedef struct {
-    const char *name;
-    opt_kind kind;
-    const char *arg; /* placeholder shown in --help */
-    const char *help;
-    bool required;
-} cli_option;
-
-typedef struct {
-    const char *name;
-    const char *summary;
-    const char *positional; /* NULL: none */
-    const cli_option *options;
-    int (*run)(const char **values, const char *positional);
-} cli_command;
-
-static void print_command_help(FILE *out, const cli_command *c)
-{
-    fprintf(out, "usage: zsmap %s", c->name);
-    for (const cli_option *o = c->options; o->name; o++) {
-        if (o->kind == OPT_FLAG)
-            fprintf(out, " [--%s]", o->name);
-        else
-            fprintf(out, o->required ? " --%s %s" : " [--%s %s]", o->name, o->arg);
-    }
-    if (c->positional) fprintf(out, " %s", c->positional);
-    fprintf(out, "\n\n%s\n\n", c->summary);
-    for (const cli_option *o = c->options; o->name; o++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", o->name, o->kind == OPT_FLAG ? "" : " ",
-                 o->kind == OPT_FLAG ? "" : o->arg);
-        fprintf(out, "  %-26s %s\n", left, o->help);
-    }
-}
-
-/* Parses argv against c->options into values (one per option; flags get
- * "1"); returns 0, or EXIT_USAGE after printing what is wrong. */
-static int parse_options(const cli_command *c, int argc, char **argv, const char **values,
-                         const char **positional)
-{
-    struct option longopts[32];
-    int n = 0;
-    for (const cli_option *o = c->options; o->name; o++, n++)
-        longopts[n] = (struct option){
-            o->name, o->kind == OPT_FLAG ? no_argument : required_argument, NULL, 1000 + n};
-    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[n] = (struct option){0};
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'h') {
-            print_command_help(stdout, c);
-            exit(0);
-        }
-        if (ch >= 1000) {
-            values[ch - 1000] = c->options[ch - 1000].kind == OPT_FLAG ? "1" : optarg;
-            continue;
-        }
-        fprintf(stderr, "zsmap %s: unknown or incomplete option '%s'\n", c->name, argv[optind - 1]);
-        fprintf(stderr, "try 'zsmap %s --help'\n", c->name);
-        return EXIT_USAGE;
-    }
-    for (int i = 0; c->options[i].name; i++) {
-        if (c->options[i].required && !values[i]) {
-            fprintf(stderr, "zsmap %s: --%s is required\n", c->name, c->options[i].name);
-            return EXIT_USAGE;
-        }
-    }
-    int rest = argc - optind;
-    if (c->positional ? rest != 1 : rest != 0) {
-        fprintf(stderr, "zsmap %s: %s\n", c->name,
-                c->positional ? "expected one input file" : "unexpected argument");
-        return EXIT_USAGE;
-    }
-    *positional = rest ? argv[optind] : NULL;
-    return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static bool file_exists(const char *path)
 {
@@ -151,14 +62,15 @@ static void print_report(const import_report *rep)
 /* ---- import --------------------------------------------------------------- */
 
 static const cli_option import_options_table[] = {
-    {"db", OPT_STRING, "FILE", "the store (created when it does not exist)", true},
-    {"layer", OPT_STRING, "LAYER", "parks|parcels|buildings|boundary|roads|water", true},
-    {"source-layer", OPT_STRING, "NAME", "the layer of a multi-layer input", false},
-    {"s_srs", OPT_STRING, "CRS", "source CRS (EPSG:4548, WKT, GCJ02); default: the file's", false},
-    {"map", OPT_STRING, "F=SRC,...", "map store fields to source fields", false},
-    {"encoding", OPT_STRING, "ENC", "attribute encoding of the input, e.g. GBK", false},
-    {"skip-invalid", OPT_FLAG, NULL, "skip rejected features instead of failing", false},
-    {"dry-run", OPT_FLAG, NULL, "report what would change, change nothing", false},
+    {"db", OPT_STRING, "FILE", "the store (created when it does not exist)", true, 0},
+    {"layer", OPT_STRING, "LAYER", "parks|parcels|buildings|boundary|roads|water", true, 0},
+    {"source-layer", OPT_STRING, "NAME", "the layer of a multi-layer input", false, 0},
+    {"s_srs", OPT_STRING, "CRS", "source CRS (EPSG:4548, WKT, GCJ02); default: the file's", false,
+     0},
+    {"map", OPT_STRING, "F=SRC,...", "map store fields to source fields", false, 0},
+    {"encoding", OPT_STRING, "ENC", "attribute encoding of the input, e.g. GBK", false, 0},
+    {"skip-invalid", OPT_FLAG, NULL, "skip rejected features instead of failing", false, 0},
+    {"dry-run", OPT_FLAG, NULL, "report what would change, change nothing", false, 0},
     {0},
 };
 
@@ -195,7 +107,7 @@ static int cmd_import(const char **v, const char *input)
         return fail("import", &err);
     }
     import_report rep;
-    double t0 = now_seconds();
+    double t0 = cli_now();
     zs_status s = import_run(st, &opt, &rep, &err);
     store_close(st);
     print_report(&rep);
@@ -207,7 +119,7 @@ static int cmd_import(const char **v, const char *input)
     printf("%s %s into %s from %s (CRS %s): %ld features, %ld inserted, %ld updated, "
            "%ld repaired, %ld skipped, %.2f s\n",
            opt.dry_run ? "dry run: would import" : "imported", v[1], v[0], input, rep.source_crs,
-           rep.features, rep.inserted, rep.updated, rep.repaired, rep.skipped, now_seconds() - t0);
+           rep.features, rep.inserted, rep.updated, rep.repaired, rep.skipped, cli_now() - t0);
     import_report_free(&rep);
     return 0;
 }
@@ -240,7 +152,7 @@ static int print_summary(const char *path)
 }
 
 static const cli_option info_options_table[] = {
-    {"db", OPT_STRING, "FILE", "the store", true},
+    {"db", OPT_STRING, "FILE", "the store", true, 0},
     {0},
 };
 
@@ -253,10 +165,10 @@ static int cmd_info(const char **v, const char *positional)
 /* ---- demo ----------------------------------------------------------------- */
 
 static const cli_option demo_options_table[] = {
-    {"db", OPT_STRING, "FILE", "the store to create", true},
-    {"scale", OPT_STRING, "N", "1: the district; N: about N times the parcels and buildings",
-     false},
-    {"force", OPT_FLAG, NULL, "replace FILE (and its photos) when it exists", false},
+    {"db", OPT_STRING, "FILE", "the store to create", true, 0},
+    {"scale", OPT_STRING, "N", "1: the district; N: about N times the parcels and buildings", false,
+     0},
+    {"force", OPT_FLAG, NULL, "replace FILE (and its photos) when it exists", false, 0},
     {0},
 };
 
@@ -292,28 +204,26 @@ static int cmd_demo(const char **v, const char *positional)
         return 1;
     }
     zs_error err = {0};
-    double t0 = now_seconds();
+    double t0 = cli_now();
     store *st = NULL;
     int rc = 0;
     if (demo_write(src, (int)scale, &err) || store_open(db, true, &st, &err)) {
         rc = fail("demo", &err);
     } else {
-        printf("demo district (scale %ld) written in %.2f s; importing\n", scale,
-               now_seconds() - t0);
+        printf("demo district (scale %ld) written in %.2f s; importing\n", scale, cli_now() - t0);
         for (const char *const *l = demo_layers; *l && !rc; l++) {
             char input[4200];
             snprintf(input, sizeof input, "%s/%s.geojson", src, *l);
             import_options opt = {.input = input};
             layer_by_name(*l, &opt.layer);
             import_report rep;
-            double t1 = now_seconds();
+            double t1 = cli_now();
             if (import_run(st, &opt, &rep, &err)) {
                 print_report(&rep);
                 rc = fail("demo", &err);
             } else {
                 printf("  %-10s %7ld features, %ld repaired, CRS %s, %.2f s\n", *l,
-                       rep.inserted + rep.updated, rep.repaired, rep.source_crs,
-                       now_seconds() - t1);
+                       rep.inserted + rep.updated, rep.repaired, rep.source_crs, cli_now() - t1);
             }
             import_report_free(&rep);
         }
@@ -325,7 +235,7 @@ static int cmd_demo(const char **v, const char *positional)
         remove_tree(photos);
         return rc;
     }
-    printf("demo built in %.2f s\n", now_seconds() - t0);
+    printf("demo built in %.2f s\n", cli_now() - t0);
     return print_summary(db);
 }
 
@@ -333,10 +243,14 @@ static int cmd_demo(const char **v, const char *positional)
 
 static const cli_command commands[] = {
     {"demo", "Build the demo district database (through the same import as user data).", NULL,
-     demo_options_table, cmd_demo},
+     false, demo_options_table, cmd_demo},
     {"import", "Load a vector file GDAL reads into a layer of the store, in one transaction.",
-     "INPUT", import_options_table, cmd_import},
-    {"info", "Print a summary of what a store holds.", NULL, info_options_table, cmd_info},
+     "INPUT", false, import_options_table, cmd_import},
+    {"info", "Print a summary of what a store holds.", NULL, false, info_options_table, cmd_info},
+    {"render", "Render one tile (Z/X/Y) or any extent (--bbox, --size) to a PNG file.", "Z/X/Y",
+     true, render_options, cmd_render},
+    {"seed", "Render a zoom range into an MBTiles file on every core, resuming where it stopped.",
+     NULL, false, seed_options, cmd_seed},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -363,8 +277,9 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) != 0) continue;
         const char *values[32] = {0};
         const char *positional = NULL;
-        int rc = parse_options(&commands[i], argc - 1, argv + 1, values, &positional);
-        if (rc) return rc;
+        bool help = false;
+        int rc = cli_parse(&commands[i], argc - 1, argv + 1, values, &positional, &help);
+        if (rc || help) return rc;
         return commands[i].run(values, positional);
     }
     fprintf(stderr, "zsmap: unknown command '%s'\n", argv[1]);

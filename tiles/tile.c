@@ -11,14 +11,14 @@ bool tile_valid(tile_coord t)
 
 tile_bbox tile_bounds(tile_coord t)
 {
+    /* each edge from its own index, so that neighbours share edges exactly */
     double size = 2.0 * MERC_MAX / (double)((uint32_t)1 << t.z);
-    tile_bbox b = {
+    return (tile_bbox){
         .minx = -MERC_MAX + t.x * size,
+        .maxx = -MERC_MAX + (t.x + 1.0) * size,
         .maxy = MERC_MAX - t.y * size,
+        .miny = MERC_MAX - (t.y + 1.0) * size,
     };
-    b.maxx = b.minx + size;
-    b.miny = b.maxy - size;
-    return b;
 }
 
 double tile_resolution(int z, int tile_px)
