@@ -165,8 +165,37 @@ const cli_option render_options[] = {
     {"stats", OPT_FLAG, NULL, "print where the time went", false, 0},
     {"labels", OPT_STRING, "FILE", "write the labels drawn (text, box in global pixels) as JSON",
      false, 0},
+    {"filter", OPT_STRING, "K=V&...",
+     "carriers to draw, as the search's parameters, e.g. "
+     "status=available&min_area=5000",
+     false, 0},
     {0},
 };
+
+/* Parses "name=value&name=value" into f with filter_set(); unknown names and
+ * bad values are errors naming them. */
+static zs_status parse_filter(const char *text, carrier_filter *f, zs_error *err)
+{
+    char buf[1024];
+    size_t n = strlen(text);
+    if (n >= sizeof buf)
+        return zs_fail(err, ZS_EINVAL, "--filter is longer than %zu bytes", sizeof buf - 1);
+    memcpy(buf, text, n + 1);
+    char *save = NULL;
+    for (char *pair = strtok_r(buf, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        if (!eq) return zs_fail(err, ZS_EINVAL, "--filter: '%s' is not name=value", pair);
+        *eq = '\0';
+        bool known;
+        if (filter_set(f, pair, eq + 1, &known, err)) return err->status;
+        if (!known)
+            return zs_fail(err, ZS_EINVAL,
+                           "--filter: unknown filter '%s' (kind, land_use, status, industry, park, "
+                           "min_area, max_rent, min_clear_height)",
+                           pair);
+    }
+    return ZS_OK;
+}
 
 /* Writes s as a JSON string (UTF-8 passes through; controls are escaped). */
 static void json_string(FILE *f, const char *s)
@@ -238,6 +267,14 @@ int cmd_render(const char **v, const char *tile_arg)
         }
     }
     zs_error err = {0};
+    carrier_filter filter = filter_none();
+    if (v[9]) {
+        if (parse_filter(v[9], &filter, &err)) {
+            fprintf(stderr, "zsmap render: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+        req.filter = &filter;
+    }
     style *st = NULL;
     snapshot *snap = NULL;
     renderer *r = NULL;

@@ -189,6 +189,47 @@ def test_golden_tiles():
         check(ok, f"golden {name} matches its reference")
 
 
+def test_heat_filters():
+    """Filters apply before the density: only P01's carriers heat the map."""
+    ds = ogr.Open(DB)
+    lyr = ds.GetLayerByName("parks")
+    lyr.SetAttributeFilter("id = 'P01'")
+    f = lyr.GetNextFeature()
+    g = f.GetGeometryRef().Clone()
+    f = lyr = ds = None
+    from osgeo import osr
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(4490)
+    dst.ImportFromEPSG(3857)
+    for s_ in (src, dst):
+        s_.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    g.Transform(osr.CoordinateTransformation(src, dst))
+    minx, maxx, miny, maxy = g.GetEnvelope()
+    z = 14
+    res = 2 * MERC / (256 * 2 ** z)
+    pad = 600 * res  # well beyond the park, so its whole heat is inside
+    bbox = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    w, h = int(round((bbox[2] - bbox[0]) / res)), int(round((bbox[3] - bbox[1]) / res))
+    bbox = (bbox[0], bbox[3] - h * res, bbox[0] + w * res, bbox[3])
+    args = ["--bbox", ",".join(map(repr, bbox)), "--size", f"{w}x{h}"]
+    whole = read_png(render("heat-available_area", *args))
+    only = read_png(render("heat-available_area", *args, "--filter", "park=P01"))
+    lit = only[:, :, 3] > 0
+    check(lit.sum() > 100, f"P01's buildings make heat ({lit.sum()} pixels)")
+    check(lit.sum() < (whole[:, :, 3] > 0).sum(), "fewer pixels than without the filter")
+    ys, xs = np.nonzero(lit)
+    radius_px = 60  # the style's largest radius at z14 is far below this
+    px0, py0 = (minx - bbox[0]) / res, (bbox[3] - maxy) / res
+    px1, py1 = (maxx - bbox[0]) / res, (bbox[3] - miny) / res
+    check(xs.min() >= px0 - radius_px and xs.max() <= px1 + radius_px and
+          ys.min() >= py0 - radius_px and ys.max() <= py1 + radius_px,
+          "heat only around the park the filter names")
+    none = read_png(render("heat-available_area", *args, "--filter", "min_area=1e12"))
+    check_eq(int((none[:, :, 3] > 0).sum()), 0, "a filter nothing passes leaves no heat")
+    err = render("heat-available_area", *args, "--filter", "colour=red", expect=2)
+    check("colour" in err, f"an unknown filter is named: {err}")
+
+
 def test_style_errors():
     bad = os.path.join(HERE, "styles", "bad-property.json")
     err = render(bad, "15/27050/13057", expect=1)
@@ -260,5 +301,5 @@ def test_seed_and_resume():
 
 
 run_tests([test_setup, test_tiles_basics, test_seams, test_label_placement, test_coverage_oracle,
-           test_golden_tiles, test_style_errors, test_seed_and_resume])
+           test_golden_tiles, test_heat_filters, test_style_errors, test_seed_and_resume])
 shutil.rmtree(D, ignore_errors=True)

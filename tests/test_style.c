@@ -5,6 +5,7 @@
 #include "style.h"
 #include "test.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,15 +159,16 @@ static void test_shipped_styles(void)
         const char *file;
         size_t layers;
         bool background;
+        double intensity11, intensity17; /* heat styles: the scaling at zooms 11 and 17 */
     } want[] = {
-        {"investor.json", 18, true},
-        {"kiosk.json", 18, true},
-        {"staff.json", 20, true},
-        {"heat-available_area.json", 2, false},
-        {"heat-vacancy.json", 1, false},
-        {"heat-rent.json", 1, false},
-        {"heat-enterprises.json", 1, false},
-        {"heat-tax.json", 1, false},
+        {"investor.json", 18, true, 0, 0},
+        {"kiosk.json", 18, true, 0, 0},
+        {"staff.json", 20, true, 0, 0},
+        {"heat-available_area.json", 2, false, 0.3, 2},
+        {"heat-vacancy.json", 1, false, 0.01, 0.5},
+        {"heat-rent.json", 1, false, 0.008, 0.4},
+        {"heat-enterprises.json", 1, false, 1.8, 2.5},
+        {"heat-tax.json", 1, false, 1.8, 2.5},
     };
     const char *dir = getenv("ZSMAP_STYLES");
     if (!dir || !*dir) dir = "styles";
@@ -192,9 +194,11 @@ static void test_shipped_styles(void)
             CHECK(l->filter != NULL);
             CHECK(l->prop[SP_HEATMAP_WEIGHT] && l->prop[SP_HEATMAP_COLOR]);
             style_ctx ctx = {.zoom = 11, .heatmap_density = 0};
-            CHECK_NEAR(style_eval_number(l->prop[SP_HEATMAP_INTENSITY], &ctx, -1), 0.3, 1e-12);
+            CHECK_NEAR(style_eval_number(l->prop[SP_HEATMAP_INTENSITY], &ctx, -1),
+                       want[i].intensity11, 1e-12);
             ctx.zoom = 17;
-            CHECK_NEAR(style_eval_number(l->prop[SP_HEATMAP_INTENSITY], &ctx, -1), 2, 1e-12);
+            CHECK_NEAR(style_eval_number(l->prop[SP_HEATMAP_INTENSITY], &ctx, -1),
+                       want[i].intensity17, 1e-12);
             style_color c = style_eval_color(l->prop[SP_HEATMAP_COLOR], &ctx, (style_color){0});
             CHECK_COLOR(c, 0, 0, 1, 0);
             ctx.heatmap_density = 1;
@@ -203,6 +207,27 @@ static void test_shipped_styles(void)
         }
         style_destroy(s);
     }
+
+    /* and every style file there loads, including ones added later */
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    size_t seen = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        style *s = NULL;
+        zs_error err = {0};
+        if (style_load_file(path, &s, &err) != ZS_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            test_failures++;
+        }
+        style_destroy(s);
+        seen++;
+    }
+    if (d) closedir(d);
+    CHECK(seen >= sizeof want / sizeof want[0]);
 
     /* investor: an available parcel is teal-green, a leased one grey; parcels
      * from z13 */

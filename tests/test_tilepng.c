@@ -13,11 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Benchmark hook in tilepng.c, kept out of tilepng.h on purpose. */
-enum { F_NONE, F_SUB, F_UP, F_AVG, F_PAETH, F_ALL };
-zs_status tilepng_encode_tuned(const uint32_t *argb, int width, int height, int stride,
-                               tilepng_options opt, int filter, int strategy, unsigned char **png,
-                               size_t *len, zs_error *err);
+enum {
+    F_NONE = TILEPNG_FILTER_NONE,
+    F_SUB = TILEPNG_FILTER_SUB,
+    F_UP = TILEPNG_FILTER_UP,
+    F_AVG = TILEPNG_FILTER_AVG,
+    F_PAETH = TILEPNG_FILTER_PAETH,
+    F_ALL = TILEPNG_FILTER_ALL
+};
 
 static char tmpdir[64];
 static bool have_pngcheck;

@@ -6,6 +6,7 @@
 #include "text.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,19 +25,43 @@
 #define LABEL_REACH_PX (2.0 * LABEL_MAX_PX)
 #define MAX_DASHES 8
 
+/* Shaped labels, kept for the renderer's life: neighbouring tiles shape the
+ * same labels again and again (every tile gathers candidates well beyond its
+ * edges), and a lookup costs far less than shaping. Layouts are immutable
+ * and drawable from any thread. Bounded: past LABEL_CACHE_MAX entries, new
+ * texts are shaped per render and freed after it. */
+#define LABEL_CACHE_BITS 15
+#define LABEL_CACHE_MAX (1u << (LABEL_CACHE_BITS - 1))
+
+typedef struct {
+    uint64_t hash;
+    char *key; /* text, NUL, family, NUL */
+    double size, max_width;
+    text_layout *layout;
+} cached_label;
+
 struct renderer {
     text_engine *text;
+    pthread_mutex_t lock; /* guards the cache */
+    cached_label *cache;  /* open addressing, 1 << LABEL_CACHE_BITS slots */
+    size_t cached;
 };
 
 zs_status renderer_create(renderer **out, zs_error *err)
 {
     *out = NULL;
     renderer *r = calloc(1, sizeof *r);
-    if (!r) return zs_fail(err, ZS_ENOMEM, "out of memory");
+    if (r) r->cache = calloc((size_t)1 << LABEL_CACHE_BITS, sizeof *r->cache);
+    if (!r || !r->cache) {
+        free(r);
+        return zs_fail(err, ZS_ENOMEM, "out of memory");
+    }
     if (text_engine_create(&r->text, err)) {
+        free(r->cache);
         free(r);
         return err->status;
     }
+    pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return ZS_OK;
 }
@@ -44,8 +69,74 @@ zs_status renderer_create(renderer **out, zs_error *err)
 void renderer_destroy(renderer *r)
 {
     if (!r) return;
+    for (size_t i = 0; i < (size_t)1 << LABEL_CACHE_BITS; i++) {
+        free(r->cache[i].key);
+        text_layout_destroy(r->cache[i].layout);
+    }
+    free(r->cache);
+    pthread_mutex_destroy(&r->lock);
     text_engine_destroy(r->text);
     free(r);
+}
+
+static uint64_t label_key_hash(const char *text, const char *family, double size, double width)
+{
+    uint64_t h = labels_hash(text) ^ (labels_hash(family) * 31);
+    uint64_t bits[2];
+    memcpy(&bits[0], &size, sizeof size);
+    memcpy(&bits[1], &width, sizeof width);
+    return (h ^ bits[0] * 0x9e3779b97f4a7c15ull) ^ (bits[1] * 0xc2b2ae3d27d4eb4full);
+}
+
+static bool label_key_equal(const cached_label *c, uint64_t hash, const char *text,
+                            const char *family, double size, double width)
+{
+    return c->hash == hash && c->size == size && c->max_width == width &&
+           strcmp(c->key, text) == 0 && strcmp(c->key + strlen(c->key) + 1, family) == 0;
+}
+
+/* A shaped label. *owned tells the caller to destroy it after the render
+ * (the cache was full); otherwise the cache keeps it. NULL: nothing to draw. */
+static text_layout *shape_label(renderer *r, const char *text, const char *family, double size,
+                                double width, bool *owned)
+{
+    const char *fam = family ? family : "";
+    uint64_t hash = label_key_hash(text, fam, size, width);
+    size_t mask = ((size_t)1 << LABEL_CACHE_BITS) - 1, slot = hash & mask;
+    *owned = false;
+    pthread_mutex_lock(&r->lock);
+    for (cached_label *c = &r->cache[slot]; c->key; c = &r->cache[slot = (slot + 1) & mask]) {
+        if (label_key_equal(c, hash, text, fam, size, width)) {
+            text_layout *tl = c->layout;
+            pthread_mutex_unlock(&r->lock);
+            return tl;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    text_layout *tl = text_shape(r->text, text, family, size, width);
+    size_t tn = strlen(text), fn = strlen(fam);
+    char *key = malloc(tn + fn + 2);
+    if (key) {
+        memcpy(key, text, tn + 1);
+        memcpy(key + tn + 1, fam, fn + 1);
+    }
+    pthread_mutex_lock(&r->lock);
+    slot = hash & mask;
+    cached_label *c = &r->cache[slot];
+    for (; c->key; c = &r->cache[slot = (slot + 1) & mask]) {
+        if (label_key_equal(c, hash, text, fam, size, width)) break; /* shaped meanwhile */
+    }
+    if (c->key || !key || r->cached >= LABEL_CACHE_MAX) {
+        pthread_mutex_unlock(&r->lock);
+        free(key);
+        *owned = tl != NULL;
+        return tl;
+    }
+    *c = (cached_label){hash, key, size, width, tl}; /* a NULL layout is cached too */
+    r->cached++;
+    pthread_mutex_unlock(&r->lock);
+    return tl;
 }
 
 /* Metres per pixel. An extent at a whole zoom (every tile, and any bbox
@@ -229,7 +320,7 @@ static bool find_features(render_ctx *ctx, layer_id layer, double margin_px)
     double t0 = now_us();
     ctx->nids = 0;
     snapshot_query(ctx->snap, layer, q, collect, ctx);
-    qsort(ctx->ids, ctx->nids, sizeof *ctx->ids, compare_ids);
+    if (ctx->nids > 1) qsort(ctx->ids, ctx->nids, sizeof *ctx->ids, compare_ids);
     ctx->stats.query_us += now_us() - t0;
     return ctx->status == ZS_OK;
 }
@@ -575,8 +666,9 @@ static void draw_heat_layer(render_ctx *ctx, const style_layer *sl)
 
 typedef struct {
     text_layout *layout;
-    const char *text; /* borrowed from the snapshot or the style */
-    double gx, gy;    /* centre, global pixels */
+    bool owned;    /* destroy the layout after the render (not cached) */
+    char *text;    /* owned copy */
+    double gx, gy; /* centre, global pixels */
     double angle;
     style_color color, halo;
     double halo_width, opacity;
@@ -588,9 +680,15 @@ typedef struct {
     size_t n, cap;
 } label_set;
 
-static bool label_add(render_ctx *ctx, label_set *ls, const label *lb, double w, double h,
-                      double padding, double priority, const char *key)
+/* Adds a candidate; text is copied (it may live in the caller's buffer). */
+static bool label_add(render_ctx *ctx, label_set *ls, const label *lb, const char *text, double w,
+                      double h, double padding, double priority, const char *key)
 {
+    char *copy = strdup(text);
+    if (!copy) {
+        ctx->status = zs_fail(ctx->err, ZS_ENOMEM, "out of memory");
+        return false;
+    }
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? ls->cap * 2 : 256;
         label *a = realloc(ls->labels, cap * sizeof *a);
@@ -598,6 +696,7 @@ static bool label_add(render_ctx *ctx, label_set *ls, const label *lb, double w,
         label_candidate *b = realloc(ls->cands, cap * sizeof *b);
         if (b) ls->cands = b;
         if (!a || !b) {
+            free(copy);
             ctx->status = zs_fail(ctx->err, ZS_ENOMEM, "out of memory");
             return false;
         }
@@ -607,6 +706,7 @@ static bool label_add(render_ctx *ctx, label_set *ls, const label *lb, double w,
     double c = fabs(cos(lb->angle)), s = fabs(sin(lb->angle));
     double hw = (w * c + h * s) / 2 + padding, hh = (w * s + h * c) / 2 + padding;
     ls->labels[ls->n] = *lb;
+    ls->labels[ls->n].text = copy;
     ls->cands[ls->n] = (label_candidate){lb->gx - hw, lb->gy - hh,      lb->gx + hw, lb->gy + hh,
                                          priority,    labels_hash(key), false};
     ls->n++;
@@ -665,10 +765,10 @@ static void gather_labels(render_ctx *ctx, const style_layer *sl, size_t layer_i
         sc.feature = &ref;
         sc.geometry = geometry_name(ref.f->geom);
         if (!feature_passes(ctx, sl, &ref, &sc)) continue;
-        const char *text = style_eval_string(P[SP_TEXT_FIELD], &sc, NULL);
+        char buf[512];
+        const char *text = style_eval_text(P[SP_TEXT_FIELD], &sc, buf, sizeof buf);
         if (!text || !*text) continue;
         label lb = {
-            .text = text,
             .color = style_eval_color(P[SP_TEXT_COLOR], &sc, BLACK),
             .halo = style_eval_color(P[SP_TEXT_HALO_COLOR], &sc, TRANSPARENT),
             .halo_width = style_eval_number(P[SP_TEXT_HALO_WIDTH], &sc, 0) * ctx->pr,
@@ -689,8 +789,8 @@ static void gather_labels(render_ctx *ctx, const style_layer *sl, size_t layer_i
         const char *fonts[4];
         size_t nf = style_eval_strings(P[SP_TEXT_FONT], &sc, fonts, 4);
         double t0 = now_us();
-        lb.layout = text_shape(ctx->r->text, text, nf ? fonts[0] : NULL, size,
-                               lb.angle != 0 ? 0 : max_width);
+        lb.layout = shape_label(ctx->r, text, nf ? fonts[0] : NULL, size,
+                                lb.angle != 0 ? 0 : max_width, &lb.owned);
         ctx->stats.labels_us += now_us() - t0;
         if (!lb.layout) continue;
         double w, h;
@@ -698,7 +798,7 @@ static void gather_labels(render_ctx *ctx, const style_layer *sl, size_t layer_i
         /* too big to place consistently, or longer than the road it names */
         if (w > LABEL_MAX_PX * ctx->pr || h > LABEL_MAX_PX * ctx->pr ||
             (length_px > 0 && w > length_px)) {
-            text_layout_destroy(lb.layout);
+            if (lb.owned) text_layout_destroy(lb.layout);
             continue;
         }
         double padding = style_eval_number(P[SP_TEXT_PADDING], &sc, 2.0) * ctx->pr;
@@ -706,7 +806,8 @@ static void gather_labels(render_ctx *ctx, const style_layer *sl, size_t layer_i
         /* upper layers place first, then the sort key */
         double priority = -(double)layer_index * 1e9 + key;
         const char *id = ref.c ? ref.c->id : ref.x->id;
-        if (!label_add(ctx, ls, &lb, w, h, padding, priority, id)) text_layout_destroy(lb.layout);
+        if (!label_add(ctx, ls, &lb, text, w, h, padding, priority, id) && lb.owned)
+            text_layout_destroy(lb.layout);
     }
 }
 
@@ -735,7 +836,8 @@ static void draw_labels(render_ctx *ctx)
                                    c->maxy);
             ctx->stats.labels++;
         }
-        text_layout_destroy(ls.labels[i].layout);
+        if (ls.labels[i].owned) text_layout_destroy(ls.labels[i].layout);
+        free(ls.labels[i].text);
     }
     free(ls.labels);
     free(ls.cands);

@@ -141,6 +141,7 @@ static const char *const op_names[] = {
     "geometry-type",
     "heatmap-density",
 };
+_Static_assert(sizeof op_names / sizeof op_names[0] == OP_DENSITY + 1, "a name per operator");
 
 /* Static result types, known at load. T_ANY: decided by the feature. */
 typedef enum {
@@ -186,7 +187,7 @@ struct style {
 
 /* ---- feature properties --------------------------------------------------- */
 
-static const char *const prop_names[PROP_COUNT] = {
+static const char *const prop_names[] = {
     "id",
     "kind",
     "name",
@@ -209,6 +210,8 @@ static const char *const prop_names[PROP_COUNT] = {
     "enterprises",
     "annual_tax_wan",
 };
+
+_Static_assert(sizeof prop_names / sizeof prop_names[0] == PROP_COUNT, "a name per style_prop");
 
 const char *style_prop_name(style_prop p)
 {
@@ -2181,6 +2184,8 @@ static int find_prop(const char *name)
 
 static const char *const layer_type_names[] = {"background", "fill",   "line",
                                                "symbol",     "circle", "heatmap"};
+_Static_assert(sizeof layer_type_names / sizeof layer_type_names[0] == STYLE_HEATMAP + 1,
+               "a name per layer type");
 
 /* A stop value of a legacy function: a constant (an array for array
  * properties, a {token} string for text-field). */

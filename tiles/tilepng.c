@@ -16,22 +16,6 @@
 /* Room for libpng's error message. */
 #define TILEPNG_MSG 256
 
-/* Benchmark hook, deliberately not in tilepng.h: tilepng_encode with an
- * explicit filter and zlib strategy, so the test can time the alternatives.
- * filter: TILEPNG_FILTER_*; strategy: -1 for libpng's choice, else a zlib
- * Z_* strategy (0 default, 1 filtered, 2 huffman only, 3 RLE). */
-enum {
-    TILEPNG_FILTER_NONE,
-    TILEPNG_FILTER_SUB,
-    TILEPNG_FILTER_UP,
-    TILEPNG_FILTER_AVG,
-    TILEPNG_FILTER_PAETH,
-    TILEPNG_FILTER_ALL,
-};
-zs_status tilepng_encode_tuned(const uint32_t *argb, int width, int height, int stride,
-                               tilepng_options opt, int filter, int strategy, unsigned char **png,
-                               size_t *len, zs_error *err);
-
 /* ---- exact colour counting -------------------------------------------------
  * An open-addressing set of premultiplied ARGB values, 4x as many slots as the
  * 256 colours it may hold, so probes stay short. */

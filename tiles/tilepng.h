@@ -21,6 +21,21 @@ typedef struct {
 zs_status tilepng_encode(const uint32_t *argb, int width, int height, int stride,
                          tilepng_options opt, unsigned char **png, size_t *len, zs_error *err);
 
+/* tilepng_encode with an explicit filter (TILEPNG_FILTER_*) and zlib
+ * strategy (-1: libpng's choice, else Z_DEFAULT_STRATEGY 0, Z_FILTERED 1,
+ * Z_HUFFMAN_ONLY 2, Z_RLE 3): the hook the encoder's measurements use. */
+enum {
+    TILEPNG_FILTER_NONE,
+    TILEPNG_FILTER_SUB,
+    TILEPNG_FILTER_UP,
+    TILEPNG_FILTER_AVG,
+    TILEPNG_FILTER_PAETH,
+    TILEPNG_FILTER_ALL,
+};
+zs_status tilepng_encode_tuned(const uint32_t *argb, int width, int height, int stride,
+                               tilepng_options opt, int filter, int strategy, unsigned char **png,
+                               size_t *len, zs_error *err);
+
 /* Decodes any PNG into straight (not premultiplied) RGBA bytes, 4 per pixel,
  * row-major (for tests and comparisons). Returns a new buffer in *rgba. */
 zs_status tilepng_decode(const unsigned char *png, size_t len, unsigned char **rgba, int *width,
