@@ -8,6 +8,17 @@
 
 static const char *const kind_names[] = {"park", "parcel", "building", "factory", NULL};
 
+/* Bytes of s to quote in a message: at most 64, never splitting a UTF-8
+ * character. */
+static int quote_len(const char *s, size_t len)
+{
+    if (len <= 64) return (int)len;
+    len = 64;
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--;
+    return (int)len;
+}
+
 carrier_filter filter_none(void)
 {
     carrier_filter f = {0};
@@ -54,8 +65,8 @@ static zs_status set_bits(uint32_t *mask, const char *param, const char *value,
             for (int i = 0; codes ? codes[i] != NULL : choices[i].code != NULL; i++)
                 n += (size_t)snprintf(options + n, sizeof options - n, "%s%s", i ? ", " : "",
                                       codes ? codes[i] : choices[i].code);
-            return zs_fail(err, ZS_EINVAL, "%s: '%.*s' is not one of %s", param,
-                           (int)(len > 64 ? 64 : len), p, options);
+            return zs_fail(err, ZS_EINVAL, "%s: '%.*s' is not one of %s", param, quote_len(p, len),
+                           p, options);
         }
         bits |= 1u << bit;
         if (!end) break;
@@ -65,13 +76,17 @@ static zs_status set_bits(uint32_t *mask, const char *param, const char *value,
     return ZS_OK;
 }
 
+/* A plain decimal number: digits with an optional fraction and exponent;
+ * no sign, space, hex or infinity, which strtod alone would take. */
 static zs_status set_number(double *out, const char *param, const char *value, zs_error *err)
 {
     char *end;
     errno = 0;
-    double v = strtod(value, &end);
-    if (end == value || *end || errno || !isfinite(v) || v < 0)
-        return zs_fail(err, ZS_EINVAL, "%s: '%.64s' is not a non-negative number", param, value);
+    double v = (value[0] >= '0' && value[0] <= '9') ? strtod(value, &end) : NAN;
+    bool hex = strchr(value, 'x') || strchr(value, 'X');
+    if (isnan(v) || hex || *end || errno || !isfinite(v) || v < 0)
+        return zs_fail(err, ZS_EINVAL, "%s: '%.*s' is not a non-negative number", param,
+                       quote_len(value, strlen(value)), value);
     *out = v;
     return ZS_OK;
 }
