@@ -99,6 +99,18 @@ def test_seams():
     seam_check("investor", 17, 108203, 52231, aa, "investor z17 labels")
     seam_check("kiosk", 14, 13525, 6528, aa, "kiosk z14")
     seam_check("heat-available_area", 13, 6762, 3264, 0, "heat z13")
+    # the dashed district boundary, which every tile near it clips and
+    # dashes from its own piece of the line
+    ds = ogr.Open(DB)
+    f = ds.GetLayerByName("boundary").GetNextFeature()
+    ring = f.GetGeometryRef().GetGeometryRef(0).GetGeometryRef(0)
+    lon, lat = ring.GetX(0), ring.GetY(0)
+    f = ds = None
+    import math
+    n = 2 ** 16
+    x = int((lon + 180) / 360 * n) - 1
+    y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n) - 1
+    seam_check("investor", 16, x, y, aa, "investor z16 dashed boundary")
 
 
 def test_label_placement():

@@ -173,6 +173,12 @@ static bool dashes_ok(const double *dashes, size_t n)
 void draw_stroke(draw *d, style_color c, double opacity, double width, draw_cap cap, draw_join join,
                  const double *dashes, size_t ndashes)
 {
+    draw_stroke_from(d, c, opacity, width, cap, join, dashes, ndashes, 0);
+}
+
+void draw_stroke_from(draw *d, style_color c, double opacity, double width, draw_cap cap,
+                      draw_join join, const double *dashes, size_t ndashes, double dash_offset)
+{
     if (!isfinite(width) || width <= 0 || !set_color(d, c, opacity)) {
         cairo_new_path(d->cr);
         return;
@@ -181,7 +187,7 @@ void draw_stroke(draw *d, style_color c, double opacity, double width, draw_cap 
     cairo_set_line_cap(d->cr, cap_of(cap));
     cairo_set_line_join(d->cr, join_of(join));
     if (dashes_ok(dashes, ndashes))
-        cairo_set_dash(d->cr, dashes, (int)ndashes, 0);
+        cairo_set_dash(d->cr, dashes, (int)ndashes, isfinite(dash_offset) ? dash_offset : 0);
     else
         cairo_set_dash(d->cr, NULL, 0, 0);
     cairo_stroke(d->cr);

@@ -42,6 +42,11 @@ void draw_fill(draw *d, style_color c, double opacity, bool keep);
 void draw_stroke(draw *d, style_color c, double opacity, double width, draw_cap cap, draw_join join,
                  const double *dashes, size_t ndashes);
 
+/* The same with the dash pattern started dash_offset pixels in: a line cut
+ * into pieces keeps its dashes where the whole line has them. */
+void draw_stroke_from(draw *d, style_color c, double opacity, double width, draw_cap cap,
+                      draw_join join, const double *dashes, size_t ndashes, double dash_offset);
+
 /* Clears the current path without drawing. */
 void draw_new_path(draw *d);
 

@@ -15,12 +15,15 @@
  * that strokes and anti-aliasing run on across tile edges; labels are
  * gathered from further out so that every tile decides placement from the
  * same candidates (labels.h). A label larger than LABEL_MAX_PX is dropped. */
-#define CLIP_MARGIN_PX 64.0
-/* Cairo holds coordinates in 24.8 fixed point; beyond this many pixels
- * from the image, geometry is clipped first. Inside it, nothing is clipped:
- * a clip point would bend an edge by a fraction of a pixel differently in
- * each tile and show as a seam. */
-#define UNCLIPPED_PX 2097152.0
+#define FEATURE_MARGIN_PX 64.0 /* wider than any line or circle a style draws */
+#define CLIP_MARGIN_PX 512.0
+/* Geometry reaching further than CLIP_FAR_PX beyond the image (the district
+ * boundary, a river, a long road at high zoom) is clipped to the image plus
+ * CLIP_MARGIN_PX before Cairo sees it, so that a tile does not pay for
+ * drawing a whole district. Closer geometry is passed whole: a clip point
+ * bends an edge by a fraction of a 1/256 pixel, which far out is invisible
+ * but near the image would show as a seam. */
+#define CLIP_FAR_PX 1024.0
 #define LABEL_MAX_PX 256.0
 #define LABEL_REACH_PX (2.0 * LABEL_MAX_PX)
 #define MAX_DASHES 8
@@ -384,7 +387,8 @@ static bool needs_clip(const render_ctx *ctx, const snap_feature *f)
     double x1 = (f->bbox.maxx - ctx->req->bbox.minx) / ctx->res;
     double y0 = (ctx->req->bbox.maxy - f->bbox.maxy) / ctx->res;
     double y1 = (ctx->req->bbox.maxy - f->bbox.miny) / ctx->res;
-    return x0 < -UNCLIPPED_PX || y0 < -UNCLIPPED_PX || x1 > UNCLIPPED_PX || y1 > UNCLIPPED_PX;
+    double far = CLIP_FAR_PX * ctx->pr;
+    return x0 < -far || y0 < -far || x1 > ctx->req->width + far || y1 > ctx->req->height + far;
 }
 
 /* Clips a closed ring (n points in ctx->pts) to the rectangle with
@@ -482,14 +486,35 @@ static bool clip_segment(double *ax, double *ay, double *bx, double *by, double 
     return true;
 }
 
-/* Adds the feature's lines (or its rings, as outlines) to the path, clipped
- * segment by segment so that a line leaving and re-entering the image
- * becomes separate runs. */
-static void path_lines(render_ctx *ctx, const snap_layer *l, const snap_feature *f)
+/* How a line is stroked; a clipped, dashed line is stroked run by run, each
+ * with the dash offset of its place along the whole line. */
+typedef struct {
+    style_color color;
+    double opacity, width;
+    draw_cap cap;
+    draw_join join;
+    const double *dashes;
+    size_t ndashes;
+} line_stroke;
+
+/* Strokes the current path: one run of a clipped dashed line, starting
+ * offset pixels along its part. */
+static void stroke_run(render_ctx *ctx, const line_stroke *ls, double offset)
+{
+    draw_stroke_from(ctx->d, ls->color, ls->opacity, ls->width, ls->cap, ls->join, ls->dashes,
+                     ls->ndashes, offset);
+}
+
+/* Draws the feature's lines (or its rings, as outlines) with ls. Geometry
+ * reaching far beyond the image is clipped segment by segment, so a line
+ * leaving and re-entering the image becomes separate runs. */
+static void stroke_lines(render_ctx *ctx, const snap_layer *l, const snap_feature *f,
+                         const line_stroke *ls)
 {
     double x0, y0, x1, y1;
     clip_bounds(ctx, &x0, &y0, &x1, &y1);
     bool clip = needs_clip(ctx, f);
+    bool per_run = clip && ls->ndashes > 0;
     const snap_part *parts = snap_feature_parts(l, f);
     for (uint32_t i = 0; i < f->nparts; i++) {
         if (parts[i].role == SNAP_PART_POINT) continue;
@@ -501,20 +526,34 @@ static void path_lines(render_ctx *ctx, const snap_layer *l, const snap_feature 
             continue;
         }
         bool open = false; /* a run is open and ends at (px, py) */
-        double px = 0, py = 0;
+        double px = 0, py = 0, along = 0, run_start = 0; /* pixels along the part */
         for (size_t k = 1; k < n; k++) {
             double ax = ctx->pts[2 * k - 2], ay = ctx->pts[2 * k - 1];
             double bx = ctx->pts[2 * k], by = ctx->pts[2 * k + 1];
-            if (!clip_segment(&ax, &ay, &bx, &by, x0, y0, x1, y1)) {
+            double sx = ax, sy = ay, ex = bx, ey = by, seg = hypot(bx - ax, by - ay);
+            bool visible = clip_segment(&ax, &ay, &bx, &by, x0, y0, x1, y1);
+            if (open && (!visible || ax != px || ay != py)) { /* the run ended before */
+                if (per_run) stroke_run(ctx, ls, run_start);
                 open = false;
-                continue;
             }
-            if (!open || ax != px || ay != py) draw_move_to(ctx->d, ax, ay);
-            draw_line_to(ctx->d, bx, by);
-            px = bx, py = by;
-            open = true;
+            if (visible) {
+                if (!open) {
+                    draw_move_to(ctx->d, ax, ay);
+                    run_start = along + hypot(ax - sx, ay - sy);
+                }
+                draw_line_to(ctx->d, bx, by);
+                px = bx, py = by;
+                open = true;
+                if (bx != ex || by != ey) { /* leaves the clip box inside the segment */
+                    if (per_run) stroke_run(ctx, ls, run_start);
+                    open = false;
+                }
+            }
+            along += seg;
         }
+        if (per_run && open) stroke_run(ctx, ls, run_start);
     }
+    if (!per_run) stroke_run(ctx, ls, 0);
 }
 
 static draw_cap parse_cap(const char *s)
@@ -545,7 +584,7 @@ static void draw_feature_layer(render_ctx *ctx, const style_layer *sl)
 {
     const snap_layer *l = snapshot_layer(ctx->snap, sl->source_layer);
     if (!l || !l->nfeatures) return;
-    double margin = sl->type == STYLE_FILL ? 1.0 : CLIP_MARGIN_PX;
+    double margin = sl->type == STYLE_FILL ? 1.0 : FEATURE_MARGIN_PX;
     if (!find_features(ctx, sl->source_layer, margin * ctx->pr)) return;
     double t0 = now_us();
     style_ctx sc = {.zoom = ctx->zoom, .get = feature_get};
@@ -580,10 +619,16 @@ static void draw_feature_layer(render_ctx *ctx, const style_layer *sl)
             size_t nd = style_eval_numbers(P[SP_LINE_DASHARRAY], &sc, dashes, MAX_DASHES);
             for (size_t i = 0; i < nd; i++)
                 dashes[i] *= width;
-            path_lines(ctx, l, ref.f);
-            draw_stroke(ctx->d, style_eval_color(P[SP_LINE_COLOR], &sc, BLACK), opacity, width,
-                        parse_cap(style_eval_string(P[SP_LINE_CAP], &sc, "butt")),
-                        parse_join(style_eval_string(P[SP_LINE_JOIN], &sc, "miter")), dashes, nd);
+            line_stroke ls = {
+                .color = style_eval_color(P[SP_LINE_COLOR], &sc, BLACK),
+                .opacity = opacity,
+                .width = width,
+                .cap = parse_cap(style_eval_string(P[SP_LINE_CAP], &sc, "butt")),
+                .join = parse_join(style_eval_string(P[SP_LINE_JOIN], &sc, "miter")),
+                .dashes = dashes,
+                .ndashes = nd,
+            };
+            stroke_lines(ctx, l, ref.f, &ls);
             break;
         }
         case STYLE_CIRCLE: {
