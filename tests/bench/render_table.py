@@ -4,10 +4,13 @@ bench_render, mapnik_bench.py and mapserver_bench.py.
 
     render_table.py LABEL=FILE...      (LABEL names the data, e.g. "scale 1")
 
-Ratios are per core, against the faster peer on the same data, or on
-"scale 1" when no peer ran on that data; all from the same run."""
+Ratios are per core (tiles/s over threads), against the faster peer on the
+same data, or on "scale 1" when no peer ran on that data; all from the same
+run. "cores busy" is the median over the runs of CPU time over wall time:
+below the thread count, other work on the machine took CPU from the pass."""
 
 import json
+import statistics
 import sys
 
 
@@ -27,6 +30,7 @@ def main():
                     rows.append({
                         "renderer": "zsmap", "data": label, "threads": p["threads"],
                         "tps": p["tiles_per_s"], "runs": p["runs_tiles_per_s"],
+                        "cores": p.get("cores_busy", []),
                         "median": md["total_us"] / 1e3, "mean": mn["total_us"] / 1e3,
                         "render": md["render_us"] / 1e3, "encode": md["encode_us"] / 1e3,
                         "bytes": mn["bytes"], "phases": (md, mn), "rss": r["peak_rss_mib"],
@@ -36,6 +40,7 @@ def main():
                 row = {
                     "renderer": r["renderer"], "data": label, "threads": 1,
                     "tps": r["tiles_per_s"], "runs": r["runs_tiles_per_s"],
+                    "cores": r.get("cores_busy", []),
                     "median": md["total"], "mean": mn["total"], "render": md["render"],
                     "encode": md["encode"], "bytes": r["mean_bytes"], "rss": r["peak_rss_mib"],
                     "fast_tps": 1e3 / (mn["render"] + mn["encode_fast"]),
@@ -47,8 +52,8 @@ def main():
 
     print("| renderer | data | threads | tiles/s | tiles/s per core | median ms/tile "
           "| mean ms/tile | median render ms | median encode ms | bytes/tile | peak RSS MiB "
-          "| per core vs faster peer |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| cores busy | per core vs faster peer |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         per_core = r["tps"] / r["threads"]
         best = peers.get(r["data"]) or peers.get("scale 1")
@@ -57,11 +62,15 @@ def main():
             ratio += f" (vs {best['data']})"
         print(f"| {r['renderer']} | {r['data']} | {r['threads']} | {r['tps']:.1f} | {per_core:.1f} "
               f"| {r['median']:.2f} | {r['mean']:.2f} | {r['render']:.2f} | {r['encode']:.2f} "
-              f"| {r['bytes']:.0f} | {r['rss']:.0f} | {ratio} |")
+              f"| {r['bytes']:.0f} | {r['rss']:.0f} | {statistics.median(r['cores']):.2f} | {ratio} |")
     print()
-    print("Runs (tiles/s): " + "; ".join(
-        f"{r['renderer']} {r['data']} {r['threads']}t: " + ", ".join(f"{v:.1f}" for v in r["runs"])
-        for r in rows))
+    print("Runs, tiles/s (cores busy = CPU time / wall time; below the thread count, the "
+          "machine was busy):")
+    print()
+    for r in rows:
+        print(f"- {r['renderer']}, {r['data']}, {r['threads']} thread(s): "
+              + ", ".join(f"{v:.1f}" for v in r["runs"])
+              + " (cores busy " + ", ".join(f"{v:.2f}" for v in r["cores"]) + ")")
 
     print()
     print("zsmap per tile, µs (each tile's median over the runs; then median / mean over "
