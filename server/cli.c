@@ -17,10 +17,12 @@ void cli_print_help(FILE *out, const cli_command *c)
     fprintf(out, "\n\n%s\n\n", c->summary);
     for (const cli_option *o = c->options; o->name; o++) {
         char left[64];
-        snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-                 o->kind == OPT_FLAG ? "" : " ", o->kind == OPT_FLAG ? "" : o->arg);
-        fprintf(out, "  %-30s %s\n", o->short_name ? left : left + 2, o->help);
+        const char *arg = o->kind == OPT_FLAG ? "" : o->arg;
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s %s", o->short_name, o->name, arg);
+        else
+            snprintf(left, sizeof left, "    --%s %s", o->name, arg);
+        fprintf(out, "  %-30s %s\n", left, o->help);
     }
 }
 
