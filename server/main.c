@@ -6,6 +6,7 @@
 #include "layer.h"
 #include "store.h"
 #include "cli.h"
+#include "cmd_serve.h"
 #include "cmd_tiles.h"
 
 #include <errno.h>
@@ -251,6 +252,8 @@ static const cli_command commands[] = {
      true, render_options, cmd_render},
     {"seed", "Render a zoom range into an MBTiles file on every core, resuming where it stopped.",
      NULL, false, seed_options, cmd_seed},
+    {"serve", "Serve tiles, TileJSON, WMTS and the carrier API over HTTP.", NULL, false,
+     serve_options, cmd_serve},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

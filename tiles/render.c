@@ -525,7 +525,7 @@ static void stroke_lines(render_ctx *ctx, const snap_layer *l, const snap_featur
                 draw_line_to(ctx->d, ctx->pts[2 * k], ctx->pts[2 * k + 1]);
             continue;
         }
-        bool open = false; /* a run is open and ends at (px, py) */
+        bool open = false;                               /* a run is open and ends at (px, py) */
         double px = 0, py = 0, along = 0, run_start = 0; /* pixels along the part */
         for (size_t k = 1; k < n; k++) {
             double ax = ctx->pts[2 * k - 2], ay = ctx->pts[2 * k - 1];

@@ -1,0 +1,137 @@
+#include "cmd_serve.h"
+
+#include "handlers.h"
+#include "http.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef ZSMAP_STYLE_DIR
+#define ZSMAP_STYLE_DIR "styles"
+#endif
+
+#define DRAIN_SECONDS 5.0 /* how long SIGTERM waits for requests under way */
+
+const cli_option serve_options[] = {
+    {"db", OPT_STRING, "FILE", "the store", true, 0},
+    {"bind", OPT_STRING, "ADDR", "numeric address to listen on; default 127.0.0.1", false, 0},
+    {"port", OPT_STRING, "PORT", "TCP port; default 8080", false, 'p'},
+    {"styles", OPT_STRING, "DIR", "the styles folder; default $ZSMAP_STYLES or the built-in one",
+     false, 0},
+    {"threads", OPT_STRING, "N", "HTTP threads; default one per core", false, 0},
+    {"cache-mb", OPT_STRING, "MB", "memory for cached tiles; default 256", false, 0},
+    {0},
+};
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* SIGTERM and SIGINT drain and stop; SIGHUP reloads styles and data; every
+ * second in between, the store's data version is checked. The signals are
+ * blocked in every thread and taken here with sigtimedwait, so nothing runs
+ * in a signal handler. */
+static int serve_loop(hserver *h, const sigset_t *set)
+{
+    for (;;) {
+        struct timespec one = {1, 0};
+        int sig = sigtimedwait(set, NULL, &one);
+        zs_error err = {0};
+        if (sig == SIGTERM || sig == SIGINT) {
+            fprintf(stderr, "zsmap serve: %s: draining and stopping\n",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            return 0;
+        }
+        if (sig == SIGHUP) {
+            if (hserver_reload(h, &err))
+                fprintf(stderr, "zsmap serve: reload failed, still serving the old data: %s\n",
+                        err.msg);
+            else
+                fprintf(stderr, "zsmap serve: reloaded styles and data (data version %lld)\n",
+                        (long long)hserver_data_version(h));
+            continue;
+        }
+        if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            fprintf(stderr, "zsmap serve: error: waiting for signals: %s\n", strerror(errno));
+            return 1;
+        }
+        bool changed = false;
+        if (hserver_poll_data(h, &changed, &err))
+            fprintf(stderr, "zsmap serve: data check failed, still serving version %lld: %s\n",
+                    (long long)hserver_data_version(h), err.msg);
+        else if (changed)
+            fprintf(stderr, "zsmap serve: data version %lld published\n",
+                    (long long)hserver_data_version(h));
+    }
+}
+
+int cmd_serve(const char **v, const char *positional)
+{
+    (void)positional;
+    long port = 8080, threads = 0, cache_mb = 256;
+    if (v[2] && !parse_long(v[2], 1, 65535, &port)) {
+        fprintf(stderr, "zsmap serve: --port '%s' is not a port from 1 to 65535\n", v[2]);
+        return EXIT_USAGE;
+    }
+    if (v[4] && !parse_long(v[4], 1, 256, &threads)) {
+        fprintf(stderr, "zsmap serve: --threads '%s' is not a whole number from 1 to 256\n", v[4]);
+        return EXIT_USAGE;
+    }
+    if (v[5] && !parse_long(v[5], 1, 65536, &cache_mb)) {
+        fprintf(stderr, "zsmap serve: --cache-mb '%s' is not a whole number from 1 to 65536\n",
+                v[5]);
+        return EXIT_USAGE;
+    }
+    const char *bind = v[1] ? v[1] : "127.0.0.1";
+    const char *styles = v[3] ? v[3] : getenv("ZSMAP_STYLES");
+    if (!styles) styles = ZSMAP_STYLE_DIR;
+
+    /* block the signals before any thread starts, so that all inherit it */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char origin[300];
+    snprintf(origin, sizeof origin, strchr(bind, ':') ? "http://[%s]:%ld" : "http://%s:%ld", bind,
+             port);
+    hserver_config hc = {.db = v[0], .styles_dir = styles, .self_origin = origin};
+    hc.cache_bytes = (size_t)cache_mb << 20;
+    hserver *h = NULL;
+    http_server *srv = NULL;
+    zs_error err = {0};
+    double t0 = cli_now();
+    if (hserver_create(&hc, &h, &err)) {
+        fprintf(stderr, "zsmap serve: error: %s\n", err.msg);
+        return 1;
+    }
+    http_config cfg = {.bind = bind, .port = (int)port, .threads = (int)threads};
+    if (http_start(&cfg, h, &srv, &err)) {
+        fprintf(stderr, "zsmap serve: error: %s\n", err.msg);
+        hserver_destroy(h);
+        return 1;
+    }
+    fprintf(stderr, "zsmap serve: listening on %s (data version %lld, ready in %.2f s)\n", origin,
+            (long long)hserver_data_version(h), cli_now() - t0);
+    int rc = serve_loop(h, &set);
+    http_drain(srv, DRAIN_SECONDS);
+    http_stop(srv);
+    hserver_destroy(h);
+    if (!rc) fprintf(stderr, "zsmap serve: stopped\n");
+    return rc;
+}

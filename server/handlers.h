@@ -1,0 +1,128 @@
+/* The request handlers: a routed request in, a response (status, headers,
+ * body) out, without any libmicrohttpd type, so that the HTTP glue
+ * (http.c) stays a thin shell and everything here is plain C.
+ *
+ * An hserver holds what the handlers share: the current snapshot (a
+ * snapshot_slot), the loaded styles (an immutable set, swapped whole on
+ * reload), one renderer, a pool of draw surfaces bounded to the cores (a
+ * render waits for a free surface until the request's deadline, then the
+ * answer is 503 with Retry-After), the in-memory tile cache and the metrics.
+ *
+ * The tile cache is keyed by style (or heat metric and filter), z/x/y,
+ * scale, the snapshot's data version and the style set's generation, and
+ * bounded in bytes (least recently used out first). A new data version or a
+ * style reload makes older tiles stop matching; they are dropped at once.
+ * Dropping only the tiles a change touches is a later step. Identical
+ * concurrent requests render once: the others wait for the first. */
+#ifndef ZS_HANDLERS_H
+#define ZS_HANDLERS_H
+
+#include "error.h"
+#include "router.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- shared bodies ----------------------------------------------------------
+ * A cached tile's body: immutable, reference-counted, with an ETag. The
+ * HTTP layer may attach a transport object (a response built once and
+ * queued again for every request) that lives and dies with the blob. */
+typedef struct hblob hblob;
+
+/* Drops one reference; the last frees the blob and its transports. b may be NULL. */
+void hblob_release(hblob *b);
+
+/* The body, borrowed for as long as a reference is held. */
+const unsigned char *hblob_data(const hblob *b, size_t *len);
+
+/* The strong ETag with its quotes, e.g. "\"t1f2e3d4c5b6a798\"". */
+const char *hblob_etag(const hblob *b);
+
+/* The transport in slot which (0..HBLOB_TRANSPORTS-1), or NULL. */
+void *hblob_transport(hblob *b, int which);
+
+/* Attaches t to slot which unless another thread did first: returns true when t
+ * was attached (the blob now owns it and calls free_fn(t) when it is freed),
+ * false when the slot was taken (the caller still owns t). */
+bool hblob_attach_transport(hblob *b, int which, void *t, void (*free_fn)(void *));
+
+#define HBLOB_TRANSPORTS 2 /* 0: the 200 response, 1: the 304 response */
+
+/* ---- requests and responses -------------------------------------------- */
+
+typedef struct {
+    const char *method;          /* as received, "GET" */
+    const char *target;          /* the raw request target "path?query", still percent-encoded */
+    const char *host;            /* the Host header, or NULL */
+    const char *if_none_match;   /* or NULL */
+    const char *accept_encoding; /* or NULL */
+    double deadline;             /* cli_now() seconds after which a render gives up (503) */
+} hrequest;
+
+typedef struct {
+    int status;
+    route_kind route;          /* for metrics; ROUTE_NONE when the router refused */
+    const char *content_type;  /* static text, NULL for none (304, 204) */
+    const char *cache_control; /* static text, NULL for none */
+    char etag[48];             /* "" for none, else with its quotes */
+    const char *allow;         /* static text for Allow (405) and preflights, or NULL */
+    bool preflight;            /* add the CORS preflight headers (with allow) */
+    int retry_after;           /* seconds for Retry-After, 0 for none */
+    bool gzip;                 /* the body is gzip-encoded: Content-Encoding: gzip */
+    bool vary_encoding;        /* Vary: Accept-Encoding */
+    const char *cache;         /* "hit", "miss" or "-" for the access log */
+    /* The body: either body/len (malloc'd, owned by the response, released
+     * with free()) or blob (a reference owned by the response); both may be
+     * absent (no body). */
+    char *body;
+    size_t len;
+    hblob *blob;
+} hresponse;
+
+/* Frees what r still owns (body, blob reference) and empties it. */
+void hresponse_free(hresponse *r);
+
+/* The HTTP status for a zs_status of a failed handler: the one mapping. */
+int hserver_http_status(zs_status s);
+
+/* ---- the server state ------------------------------------------------------ */
+
+typedef struct {
+    const char *db;          /* the SpatiaLite store, borrowed */
+    const char *styles_dir;  /* the styles folder, borrowed */
+    size_t cache_bytes;      /* the in-memory tile cache's cap; 0: 256 MB */
+    int render_slots;        /* concurrent renders; 0: the cores */
+    const char *self_origin; /* "http://127.0.0.1:8080" for URLs when a request has no Host */
+} hserver_config;
+
+typedef struct hserver hserver;
+
+/* Loads the styles, the snapshot and the renderer (and warms the fonts).
+ * Returns a new server state in *out, free with hserver_destroy(). */
+zs_status hserver_create(const hserver_config *cfg, hserver **out, zs_error *err);
+
+/* Frees everything; no request may be running. h may be NULL. */
+void hserver_destroy(hserver *h);
+
+/* Answers one request into *resp (filled entirely; release with
+ * hresponse_free() once sent). Thread-safe. */
+void hserver_handle(hserver *h, const hrequest *req, hresponse *resp);
+
+/* Counts a finished request for /metrics. */
+void hserver_record(hserver *h, route_kind kind, int status);
+
+/* Checks the store's data version (one thread at a time: the caller's
+ * watcher); when it changed, loads a new snapshot to the side and publishes
+ * it. *changed tells whether it did. */
+zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err);
+
+/* Reloads the styles and the snapshot (SIGHUP); requests keep being served
+ * from the old ones until the new ones are published. Same thread as
+ * hserver_poll_data(). */
+zs_status hserver_reload(hserver *h, zs_error *err);
+
+/* The data version now served. */
+int64_t hserver_data_version(hserver *h);
+
+#endif
