@@ -42,6 +42,7 @@
 
 #include "error.h"
 #include "filter.h"
+#include "query.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,8 +58,8 @@
 #define ROUTE_STATIC_MAX 256 /* static asset path bytes after /static/ */
 #define ROUTE_Q_MAX 100      /* free-text search bytes after decoding */
 #define ROUTE_LIMIT_DEFAULT 100
-#define ROUTE_LIMIT_MAX 1000     /* limit is 1..1000 */
-#define ROUTE_OFFSET_MAX 1000000 /* offset is 0..1000000 */
+#define ROUTE_LIMIT_MAX 1000              /* limit is 1..1000 */
+#define ROUTE_OFFSET_MAX QUERY_OFFSET_MAX /* the query layer's own bound */
 #define ROUTE_BBOX_MAX_DEG 2.0   /* a search bbox spans at most 2° of lon and 2° of lat */
 #define ROUTE_FILTER_KEY_MAX 256 /* filter_canonical text, NUL included */
 
