@@ -1,5 +1,6 @@
 #include "query.h"
 
+#include "clip.h"
 #include "mercator.h"
 #include "profile.h"
 
@@ -182,27 +183,10 @@ static bool point_in_box(snap_xy p, const sidx_box *b)
     return p.x >= b->minx && p.x <= b->maxx && p.y >= b->miny && p.y <= b->maxy;
 }
 
-/* True when the segment a-b touches the box (Liang-Barsky clipping). */
+/* True when the segment a-b touches the box. */
 static bool segment_hits_box(snap_xy a, snap_xy b, const sidx_box *box)
 {
-    double t0 = 0, t1 = 1, dx = b.x - a.x, dy = b.y - a.y;
-    const double p[4] = {-dx, dx, -dy, dy};
-    const double q[4] = {a.x - box->minx, box->maxx - a.x, a.y - box->miny, box->maxy - a.y};
-    for (int i = 0; i < 4; i++) {
-        if (p[i] == 0) {
-            if (q[i] < 0) return false;
-        } else {
-            double t = q[i] / p[i];
-            if (p[i] < 0) {
-                if (t > t1) return false;
-                if (t > t0) t0 = t;
-            } else {
-                if (t < t0) return false;
-                if (t < t1) t1 = t;
-            }
-        }
-    }
-    return true;
+    return clip_segment(&a.x, &a.y, &b.x, &b.y, *box);
 }
 
 /* True when the feature's geometry touches the box (inclusive). */

@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include "clip.h"
 #include "heat.h"
 #include "labels.h"
 #include "mercator.h"
@@ -460,32 +461,6 @@ static void path_rings(render_ctx *ctx, const snap_layer *l, const snap_feature 
     }
 }
 
-/* Liang-Barsky: clips segment a-b to the rectangle; false when outside. */
-static bool clip_segment(double *ax, double *ay, double *bx, double *by, double x0, double y0,
-                         double x1, double y1)
-{
-    double t0 = 0, t1 = 1, dx = *bx - *ax, dy = *by - *ay;
-    double p[4] = {-dx, dx, -dy, dy}, q[4] = {*ax - x0, x1 - *ax, *ay - y0, y1 - *ay};
-    for (int i = 0; i < 4; i++) {
-        if (p[i] == 0) {
-            if (q[i] < 0) return false;
-            continue;
-        }
-        double t = q[i] / p[i];
-        if (p[i] < 0) {
-            if (t > t1) return false;
-            if (t > t0) t0 = t;
-        } else {
-            if (t < t0) return false;
-            if (t < t1) t1 = t;
-        }
-    }
-    double nax = *ax + t0 * dx, nay = *ay + t0 * dy;
-    *bx = *ax + t1 * dx, *by = *ay + t1 * dy;
-    *ax = nax, *ay = nay;
-    return true;
-}
-
 /* How a line is stroked; a clipped, dashed line is stroked run by run, each
  * with the dash offset of its place along the whole line. */
 typedef struct {
@@ -531,7 +506,7 @@ static void stroke_lines(render_ctx *ctx, const snap_layer *l, const snap_featur
             double ax = ctx->pts[2 * k - 2], ay = ctx->pts[2 * k - 1];
             double bx = ctx->pts[2 * k], by = ctx->pts[2 * k + 1];
             double sx = ax, sy = ay, ex = bx, ey = by, seg = hypot(bx - ax, by - ay);
-            bool visible = clip_segment(&ax, &ay, &bx, &by, x0, y0, x1, y1);
+            bool visible = clip_segment(&ax, &ay, &bx, &by, (sidx_box){x0, y0, x1, y1});
             if (open && (!visible || ax != px || ay != py)) { /* the run ended before */
                 if (per_run) stroke_run(ctx, ls, run_start);
                 open = false;
