@@ -61,25 +61,6 @@ static void log_line(const char *fmt, ...)
     (void)w;
 }
 
-/* FNV-1a, 64 bits: ETags and cache keys. */
-static uint64_t fnv1a(const void *data, size_t len, uint64_t h)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define FNV_SEED 0xcbf29ce484222325ull
-
-static void make_etag(char *out, size_t size, char prefix, const void *data, size_t len,
-                      const char *suffix)
-{
-    snprintf(out, size, "\"%c%016llx%s\"", prefix, (unsigned long long)fnv1a(data, len, FNV_SEED),
-             suffix);
-}
-
 static struct timespec abs_time(double deadline_mono)
 {
     double left = deadline_mono - cli_now();
@@ -102,78 +83,6 @@ static void cond_init_monotonic(pthread_cond_t *c)
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(c, &a);
     pthread_condattr_destroy(&a);
-}
-
-/* ---- shared bodies -------------------------------------------------------- */
-
-struct hblob {
-    atomic_int refs;
-    unsigned char *data;
-    size_t len;
-    char etag[48];
-    _Atomic(void *) transport[HBLOB_TRANSPORTS];
-    void (*transport_free[HBLOB_TRANSPORTS])(void *);
-};
-
-/* Takes ownership of data (malloc'd). Returns a blob with one reference, or
- * NULL (data freed) when out of memory. */
-static hblob *hblob_create(unsigned char *data, size_t len, char etag_prefix)
-{
-    hblob *b = calloc(1, sizeof *b);
-    if (!b) {
-        free(data);
-        return NULL;
-    }
-    atomic_init(&b->refs, 1);
-    b->data = data;
-    b->len = len;
-    make_etag(b->etag, sizeof b->etag, etag_prefix, data, len, "");
-    for (int i = 0; i < HBLOB_TRANSPORTS; i++)
-        atomic_init(&b->transport[i], NULL);
-    return b;
-}
-
-static hblob *hblob_retain(hblob *b)
-{
-    if (b) atomic_fetch_add(&b->refs, 1);
-    return b;
-}
-
-void hblob_release(hblob *b)
-{
-    if (!b || atomic_fetch_sub(&b->refs, 1) != 1) return;
-    for (int i = 0; i < HBLOB_TRANSPORTS; i++) {
-        void *t = atomic_load(&b->transport[i]);
-        if (t && b->transport_free[i]) b->transport_free[i](t);
-    }
-    free(b->data);
-    free(b);
-}
-
-const unsigned char *hblob_data(const hblob *b, size_t *len)
-{
-    *len = b->len;
-    return b->data;
-}
-
-const char *hblob_etag(const hblob *b)
-{
-    return b->etag;
-}
-
-void *hblob_transport(hblob *b, int which)
-{
-    return which >= 0 && which < HBLOB_TRANSPORTS ? atomic_load(&b->transport[which]) : NULL;
-}
-
-bool hblob_attach_transport(hblob *b, int which, void *t, void (*free_fn)(void *))
-{
-    if (which < 0 || which >= HBLOB_TRANSPORTS) return false;
-    void *expected = NULL;
-    /* the free function is read only when the blob dies, after every attach */
-    if (!atomic_compare_exchange_strong(&b->transport[which], &expected, t)) return false;
-    b->transport_free[which] = free_fn;
-    return true;
 }
 
 void hresponse_free(hresponse *r)
@@ -499,7 +408,9 @@ static void cache_insert(hserver *h, uint64_t hash, const char *key, int64_t ver
 {
     if (version != h->cur_version || gen != h->cur_gen) return; /* already stale */
     size_t klen = strlen(key);
-    size_t cost = blob->len + sizeof(centry) + klen + 1 + sizeof(hblob) + 64;
+    size_t blen = 0;
+    hblob_data(blob, &blen);
+    size_t cost = blen + sizeof(centry) + klen + 1 + 256;
     if (cost > h->cache_cap / 4 || cache_find(h, hash, key)) return;
     centry *e = malloc(sizeof *e + klen + 1);
     if (!e) return;
@@ -856,9 +767,9 @@ static void respond_body(const hrequest *req, hresponse *r, zs_buf *b, const cha
 static void respond_blob(const hrequest *req, hresponse *r, hblob *blob, const char *ctype)
 {
     r->blob = blob;
-    snprintf(r->etag, sizeof r->etag, "%s", blob->etag);
+    snprintf(r->etag, sizeof r->etag, "%s", hblob_etag(blob));
     r->cache_control = CC_PUBLIC;
-    if (etag_matches(req->if_none_match, blob->etag)) {
+    if (etag_matches(req->if_none_match, hblob_etag(blob))) {
         r->status = 304;
         return;
     }

@@ -18,36 +18,12 @@
 #define ZS_HANDLERS_H
 
 #include "error.h"
+#include "hblob.h"
 #include "router.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- shared bodies ----------------------------------------------------------
- * A cached tile's body: immutable, reference-counted, with an ETag. The
- * HTTP layer may attach a transport object (a response built once and
- * queued again for every request) that lives and dies with the blob. */
-typedef struct hblob hblob;
-
-/* Drops one reference; the last frees the blob and its transports. b may be NULL. */
-void hblob_release(hblob *b);
-
-/* The body, borrowed for as long as a reference is held. */
-const unsigned char *hblob_data(const hblob *b, size_t *len);
-
-/* The strong ETag with its quotes, e.g. "\"t1f2e3d4c5b6a798\"". */
-const char *hblob_etag(const hblob *b);
-
-/* The transport in slot which (0..HBLOB_TRANSPORTS-1), or NULL. */
-void *hblob_transport(hblob *b, int which);
-
-/* Attaches t to slot which unless another thread did first: returns true when t
- * was attached (the blob now owns it and calls free_fn(t) when it is freed),
- * false when the slot was taken (the caller still owns t). */
-bool hblob_attach_transport(hblob *b, int which, void *t, void (*free_fn)(void *));
-
-#define HBLOB_TRANSPORTS 2 /* 0: the 200 response, 1: the 304 response */
 
 /* ---- requests and responses -------------------------------------------- */
 

@@ -631,6 +631,34 @@ static void draw_feature_layer(render_ctx *ctx, const style_layer *sl)
     ctx->stats.draw_us += now_us() - t0;
 }
 
+double render_reach_px(const style *st, double zoom)
+{
+    double reach = 0;
+    style_ctx sc = {.zoom = zoom, .get = feature_get};
+    for (size_t i = 0; i < style_layer_count(st); i++) {
+        const style_layer *sl = style_layer_at(st, i);
+        if (zoom < sl->minzoom || zoom >= sl->maxzoom) continue;
+        double r = 0;
+        switch (sl->type) {
+        case STYLE_BACKGROUND:
+            break;
+        case STYLE_FILL:
+            r = 1.0;
+            break;
+        case STYLE_SYMBOL:
+            r = LABEL_REACH_PX;
+            break;
+        case STYLE_HEATMAP:
+            r = style_eval_number(sl->prop[SP_HEATMAP_RADIUS], &sc, 30.0) + 1;
+            break;
+        default:
+            r = FEATURE_MARGIN_PX;
+        }
+        if (r > reach) reach = r;
+    }
+    return reach;
+}
+
 static void draw_heat_layer(render_ctx *ctx, const style_layer *sl)
 {
     const snap_layer *l = snapshot_layer(ctx->snap, sl->source_layer);

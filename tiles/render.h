@@ -44,6 +44,12 @@ void renderer_destroy(renderer *r);
  * at the request's resolution (per pixel_ratio-scaled pixel). */
 double render_zoom(const render_request *req);
 
+/* How far, in pixels at pixel ratio 1, a feature of st may lie beyond an
+ * image drawn at zoom and still change it: the widest line or circle, two
+ * label sizes when st has labels, the heat kernel's radius. A change to the
+ * data outside an image's extent plus this reach leaves the image as it was. */
+double render_reach_px(const style *st, double zoom);
+
 /* Draws the request into d (of req->width x req->height, cleared first).
  * stats may be NULL. Thread-safe for different surfaces. */
 zs_status render_image(renderer *r, const snapshot *snap, const style *st,
