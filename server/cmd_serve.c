@@ -1,5 +1,7 @@
 #include "cmd_serve.h"
 
+#include "config.h"
+
 #include "handlers.h"
 #include "http.h"
 
@@ -19,15 +21,24 @@
 #define DRAIN_SECONDS 5.0 /* how long SIGTERM waits for requests under way */
 
 const cli_option serve_options[] = {
-    {"db", OPT_STRING, "FILE", "the store", true, 0},
+    {"db", OPT_STRING, "FILE", "the store (required, here or in --config)", false, 0},
     {"bind", OPT_STRING, "ADDR", "numeric address to listen on; default 127.0.0.1", false, 0},
     {"port", OPT_STRING, "PORT", "TCP port; default 8080", false, 'p'},
     {"styles", OPT_STRING, "DIR", "the styles folder; default $ZSMAP_STYLES or the built-in one",
      false, 0},
     {"threads", OPT_STRING, "N", "HTTP threads; default one per core", false, 0},
     {"cache-mb", OPT_STRING, "MB", "memory for cached tiles; default 256", false, 0},
+    {"cache", OPT_STRING, "DIR", "keep rendered tiles on disk here (MBTiles, one file per style)",
+     false, 0},
+    {"render-threads", OPT_STRING, "N", "render threads; default one per core", false, 0},
+    {"render-queue", OPT_STRING, "N", "renders waiting at most before 503; default 256", false, 0},
+    {"timeout", OPT_STRING, "S",
+     "seconds before an idle or stalled connection is closed; default 30", false, 0},
+    {"config", OPT_STRING, "FILE",
+     "settings, one 'key = value' a line, keys as these options; the command line wins", false, 0},
     {0},
 };
+enum { SERVE_DB = 0, SERVE_CONFIG = 10 }; /* indices in serve_options */
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -77,10 +88,9 @@ static int serve_loop(hserver *h, const sigset_t *set)
     }
 }
 
-int cmd_serve(const char **v, const char *positional)
+static int serve(const char **v)
 {
-    (void)positional;
-    long port = 8080, threads = 0, cache_mb = 256;
+    long port = 8080, threads = 0, cache_mb = 256, render_threads = 0, render_queue = 256;
     if (v[2] && !parse_long(v[2], 1, 65535, &port)) {
         fprintf(stderr, "zsmap serve: --port '%s' is not a port from 1 to 65535\n", v[2]);
         return EXIT_USAGE;
@@ -92,6 +102,23 @@ int cmd_serve(const char **v, const char *positional)
     if (v[5] && !parse_long(v[5], 1, 65536, &cache_mb)) {
         fprintf(stderr, "zsmap serve: --cache-mb '%s' is not a whole number from 1 to 65536\n",
                 v[5]);
+        return EXIT_USAGE;
+    }
+    if (v[7] && !parse_long(v[7], 1, 256, &render_threads)) {
+        fprintf(stderr, "zsmap serve: --render-threads '%s' is not a whole number from 1 to 256\n",
+                v[7]);
+        return EXIT_USAGE;
+    }
+    if (v[8] && !parse_long(v[8], 1, 100000, &render_queue)) {
+        fprintf(stderr, "zsmap serve: --render-queue '%s' is not a whole number from 1 to 100000\n",
+                v[8]);
+        return EXIT_USAGE;
+    }
+    long timeout = 30;
+    if (v[9] && !parse_long(v[9], 1, 3600, &timeout)) {
+        fprintf(stderr,
+                "zsmap serve: --timeout '%s' is not a whole number of seconds from 1 to 3600\n",
+                v[9]);
         return EXIT_USAGE;
     }
     const char *bind = v[1] ? v[1] : "127.0.0.1";
@@ -110,7 +137,12 @@ int cmd_serve(const char **v, const char *positional)
     char origin[300];
     snprintf(origin, sizeof origin, strchr(bind, ':') ? "http://[%s]:%ld" : "http://%s:%ld", bind,
              port);
-    hserver_config hc = {.db = v[0], .styles_dir = styles, .self_origin = origin};
+    hserver_config hc = {.db = v[0],
+                         .styles_dir = styles,
+                         .self_origin = origin,
+                         .cache_dir = v[6],
+                         .render_threads = (int)render_threads,
+                         .render_queue = (size_t)render_queue};
     hc.cache_bytes = (size_t)cache_mb << 20;
     hserver *h = NULL;
     http_server *srv = NULL;
@@ -120,7 +152,8 @@ int cmd_serve(const char **v, const char *positional)
         fprintf(stderr, "zsmap serve: error: %s\n", err.msg);
         return 1;
     }
-    http_config cfg = {.bind = bind, .port = (int)port, .threads = (int)threads};
+    http_config cfg = {
+        .bind = bind, .port = (int)port, .threads = (int)threads, .timeout_s = (unsigned)timeout};
     if (http_start(&cfg, h, &srv, &err)) {
         fprintf(stderr, "zsmap serve: error: %s\n", err.msg);
         hserver_destroy(h);
@@ -130,8 +163,32 @@ int cmd_serve(const char **v, const char *positional)
             (long long)hserver_data_version(h), cli_now() - t0);
     int rc = serve_loop(h, &set);
     http_drain(srv, DRAIN_SECONDS);
+    hserver_stop_rendering(h);
     http_stop(srv);
     hserver_destroy(h);
     if (!rc) fprintf(stderr, "zsmap serve: stopped\n");
+    return rc;
+}
+
+int cmd_serve(const char **v, const char *positional)
+{
+    (void)positional;
+    config_file *cf = NULL;
+    if (v[SERVE_CONFIG]) {
+        static const char *const path_keys[] = {"db", "styles", "cache", NULL};
+        zs_error err = {0};
+        if (config_load(v[SERVE_CONFIG], serve_options, path_keys, v, &cf, &err)) {
+            fprintf(stderr, "zsmap serve: error: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+    }
+    int rc;
+    if (!v[SERVE_DB]) {
+        fprintf(stderr, "zsmap serve: --db is required (or 'db' in the --config file)\n");
+        rc = EXIT_USAGE;
+    } else {
+        rc = serve(v);
+    }
+    config_destroy(cf);
     return rc;
 }

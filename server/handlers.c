@@ -2,13 +2,16 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "digest.h"
 #include "mercator.h"
 #include "query.h"
+#include "renderpool.h"
 #include "render.h"
 #include "snapshot.h"
 #include "source.h"
 #include "style.h"
 #include "tile.h"
+#include "tilecache.h"
 #include "tilepng.h"
 
 #include <dirent.h>
@@ -38,8 +41,9 @@
 #define PHOTO_MAX (32 << 20)      /* bytes of a photo file */
 #define GZIP_MIN 1024             /* smaller bodies are sent as they are */
 #define CACHE_BYTES_DEFAULT (256u << 20)
-#define CACHE_BUCKETS (1u << 16)
 #define RETRY_AFTER_S 2
+#define STYLE_FILE_MAX (4u << 20) /* bytes of a style file */
+#define DIGEST_FILE "data.digest" /* in the cache folder: what its tiles show */
 #define ATTRIBUTION "© zsmap 招商地图, district investment promotion bureau"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -59,30 +63,6 @@ static void log_line(const char *fmt, ...)
     line[len++] = '\n';
     ssize_t w = write(2, line, len);
     (void)w;
-}
-
-static struct timespec abs_time(double deadline_mono)
-{
-    double left = deadline_mono - cli_now();
-    if (left < 0) left = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)left;
-    ts.tv_nsec += (long)((left - floor(left)) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
 }
 
 void hresponse_free(hresponse *r)
@@ -143,10 +123,10 @@ static const char *status_text(int status)
 /* The loaded styles, immutable, swapped whole on reload. */
 typedef struct {
     atomic_int refs;
-    unsigned gen;
     size_t n;
     char **names; /* sorted */
     style **styles;
+    uint64_t *hashes; /* of each style file's bytes: the tile cache's style version */
 } styleset;
 
 static void styleset_release(styleset *s)
@@ -158,6 +138,7 @@ static void styleset_release(styleset *s)
     }
     free(s->names);
     free(s->styles);
+    free(s->hashes);
     free(s);
 }
 
@@ -178,7 +159,30 @@ static int cmp_str(const void *a, const void *b)
 
 /* Loads every NAME.json of dir; a style that fails is logged and left out.
  * Returns a new set with one reference. */
-static zs_status styleset_load(const char *dir, unsigned gen, styleset **out, zs_error *err)
+/* Reads a whole file of at most max bytes into a new NUL-terminated buffer. */
+static char *read_small_file(const char *path, size_t max, size_t *len, zs_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        zs_fail(err, ZS_ENOTFOUND, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad || n > max) {
+        free(buf);
+        zs_fail(err, buf ? ZS_EIO : ZS_ENOMEM, "cannot read '%s'%s", path,
+                n > max ? ": the file is too large" : "");
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static zs_status styleset_load(const char *dir, styleset **out, zs_error *err)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -210,7 +214,8 @@ static zs_status styleset_load(const char *dir, unsigned gen, styleset **out, zs
     closedir(d);
     if (!st && s->n) {
         qsort(s->names, s->n, sizeof *s->names, cmp_str);
-        if (!(s->styles = calloc(s->n, sizeof *s->styles)))
+        if (!(s->styles = calloc(s->n, sizeof *s->styles)) ||
+            !(s->hashes = calloc(s->n, sizeof *s->hashes)))
             st = zs_fail(err, ZS_ENOMEM, "out of memory");
     }
     size_t kept = 0;
@@ -218,12 +223,17 @@ static zs_status styleset_load(const char *dir, unsigned gen, styleset **out, zs
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.json", dir, s->names[i]);
         zs_error e2 = {0};
-        style *sty;
-        if (style_load_file(path, &sty, &e2)) {
+        style *sty = NULL;
+        size_t len = 0;
+        char *json = read_small_file(path, STYLE_FILE_MAX, &len, &e2);
+        if (!json || style_load_string(json, len, path, &sty, &e2)) {
             log_line("zsmap serve: style '%s' left out: %s", s->names[i], e2.msg);
+            free(json);
             free(s->names[i]);
             continue;
         }
+        s->hashes[kept] = fnv1a(json, len, FNV_SEED);
+        free(json);
         s->names[kept] = s->names[i];
         s->styles[kept++] = sty;
     }
@@ -233,30 +243,37 @@ static zs_status styleset_load(const char *dir, unsigned gen, styleset **out, zs
                 free(s->names[i]);
             free(s->names);
             free(s->styles);
+            free(s->hashes);
             free(s);
         }
         return st;
     }
     s->n = kept;
-    s->gen = gen;
     atomic_init(&s->refs, 1);
     *out = s;
     return ZS_OK;
 }
 
-static const style *styleset_find(const styleset *s, const char *name)
+/* The index of the style called name, or -1. */
+static ptrdiff_t styleset_index(const styleset *s, const char *name)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(s->names[mid], name);
-        if (c == 0) return s->styles[mid];
+        if (c == 0) return (ptrdiff_t)mid;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    return -1;
+}
+
+static const style *styleset_find(const styleset *s, const char *name)
+{
+    ptrdiff_t i = styleset_index(s, name);
+    return i < 0 ? NULL : s->styles[i];
 }
 
 static bool is_heat_style(const char *name)
@@ -264,35 +281,30 @@ static bool is_heat_style(const char *name)
     return strncmp(name, "heat-", 5) == 0;
 }
 
-/* ---- the tile cache -------------------------------------------------------- */
+/* ---- tiles under way -------------------------------------------------------
+ * A tile missing from the cache is rendered in the pool; the request waits
+ * for it without holding an HTTP thread (see hserver_finish). */
 
-typedef struct centry {
-    struct centry *hnext;       /* bucket chain */
-    struct centry *prev, *next; /* recency list, most recent first */
-    uint64_t hash;
-    int64_t data_version;
-    unsigned style_gen;
-    size_t cost;
-    hblob *blob;
-    char key[]; /* NUL-terminated */
-} centry;
+struct hpending {
+    render_result res;
+    void (*ready)(void *arg);
+    void *ready_arg;
+};
 
-/* A render under way; later identical requests wait for it. */
-typedef struct inflight {
-    struct inflight *next;
-    uint64_t hash;
-    int waiters;
-    bool done;
-    hblob *blob; /* a reference while done and waiters remain */
-    int status;  /* HTTP status of a failure */
-    char msg[256];
-    char key[];
-} inflight;
-
+/* What the pool needs to render one tile: the snapshot and styles it was
+ * asked against (references held until the job is freed). */
 typedef struct {
-    draw *d[2]; /* 256 px and 512 px surfaces, made on first use */
-    bool busy;
-} render_slot;
+    hserver *h;
+    snapshot *snap;
+    styleset *ss;
+    const style *st;
+    tc_key key; /* strings point into the fields below */
+    char style_name[ROUTE_STYLE_MAX + 16];
+    char variant[ROUTE_FILTER_KEY_MAX + 8];
+    int scale;
+    bool filtered;
+    carrier_filter filter;
+} tile_job;
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -304,7 +316,7 @@ static const double render_buckets_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500,
 /* ---- the server state ------------------------------------------------------ */
 
 struct hserver {
-    char *db, *styles_dir, *self_origin;
+    char *db, *styles_dir, *self_origin, *cache_dir;
     renderer *r;
     source *watch; /* the watcher's own handle on the store */
     int photo_dir_fd;
@@ -312,27 +324,20 @@ struct hserver {
 
     pthread_mutex_t styles_lock; /* guards styles (the pointer, not the set) */
     styleset *styles;
-    unsigned style_gen;
 
-    pthread_mutex_t lock; /* guards the cache, in-flight renders and the current versions */
-    pthread_cond_t done;  /* an in-flight render finished */
-    centry **buckets;
-    centry *lru_head, *lru_tail;
-    size_t cache_bytes, cache_cap, cache_entries;
-    inflight *inflight;
+    pthread_mutex_t lock; /* guards the current version and its time */
     int64_t cur_version;
-    unsigned cur_gen;
     double published_at; /* wall-clock seconds of the last publish */
 
-    pthread_mutex_t slots_lock;
-    pthread_cond_t slot_free;
-    render_slot *slots;
-    int nslots;
+    tilecache *cache;
+    renderpool *pool;
+    draw *(*surfaces)[2]; /* per render thread: 256 px and 512 px, made on first use */
+    int nsurfaces;
+    digest *digest; /* of the snapshot the cache holds tiles of (the watcher's) */
 
     atomic_ulong requests[ROUTE_KIND_COUNT][NSTATUS];
     atomic_ulong render_hist[NBUCKETS + 1];
     atomic_ulong render_sum_us, render_count, render_errors, render_busy;
-    atomic_ulong cache_hits, cache_misses, cache_shared;
 };
 
 static styleset *styles_acquire(hserver *h)
@@ -351,114 +356,6 @@ static double wall_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void lru_unlink(hserver *h, centry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        h->lru_head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        h->lru_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_push_front(hserver *h, centry *e)
-{
-    e->prev = NULL;
-    e->next = h->lru_head;
-    if (h->lru_head) h->lru_head->prev = e;
-    h->lru_head = e;
-    if (!h->lru_tail) h->lru_tail = e;
-}
-
-/* Removes e from the table and the list and frees it (the lock is held). */
-static void cache_drop(hserver *h, centry *e)
-{
-    centry **pp = &h->buckets[e->hash & (CACHE_BUCKETS - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    lru_unlink(h, e);
-    h->cache_bytes -= e->cost;
-    h->cache_entries--;
-    hblob_release(e->blob);
-    free(e);
-}
-
-static centry *cache_find(hserver *h, uint64_t hash, const char *key)
-{
-    for (centry *e = h->buckets[hash & (CACHE_BUCKETS - 1)]; e; e = e->hnext)
-        if (e->hash == hash && strcmp(e->key, key) == 0) return e;
-    return NULL;
-}
-
-/* Drops the entries of other data versions or style generations (lock held). */
-static void cache_purge_stale(hserver *h)
-{
-    for (centry *e = h->lru_head, *next; e; e = next) {
-        next = e->next;
-        if (e->data_version != h->cur_version || e->style_gen != h->cur_gen) cache_drop(h, e);
-    }
-}
-
-static void cache_insert(hserver *h, uint64_t hash, const char *key, int64_t version, unsigned gen,
-                         hblob *blob)
-{
-    if (version != h->cur_version || gen != h->cur_gen) return; /* already stale */
-    size_t klen = strlen(key);
-    size_t blen = 0;
-    hblob_data(blob, &blen);
-    size_t cost = blen + sizeof(centry) + klen + 1 + 256;
-    if (cost > h->cache_cap / 4 || cache_find(h, hash, key)) return;
-    centry *e = malloc(sizeof *e + klen + 1);
-    if (!e) return;
-    memcpy(e->key, key, klen + 1);
-    e->hash = hash;
-    e->data_version = version;
-    e->style_gen = gen;
-    e->cost = cost;
-    e->blob = hblob_retain(blob);
-    e->hnext = h->buckets[hash & (CACHE_BUCKETS - 1)];
-    h->buckets[hash & (CACHE_BUCKETS - 1)] = e;
-    lru_push_front(h, e);
-    h->cache_bytes += cost;
-    h->cache_entries++;
-    while (h->cache_bytes > h->cache_cap && h->lru_tail)
-        cache_drop(h, h->lru_tail);
-}
-
-/* ---- rendering ----------------------------------------------------------------- */
-
-/* Waits for a free render slot until deadline; -1 when none came. */
-static int slot_acquire(hserver *h, double deadline)
-{
-    struct timespec ts = abs_time(deadline);
-    pthread_mutex_lock(&h->slots_lock);
-    int got = -1;
-    for (;;) {
-        for (int i = 0; i < h->nslots; i++)
-            if (!h->slots[i].busy) {
-                got = i;
-                break;
-            }
-        if (got >= 0) break;
-        if (pthread_cond_timedwait(&h->slot_free, &h->slots_lock, &ts) == ETIMEDOUT) break;
-    }
-    if (got >= 0) h->slots[got].busy = true;
-    pthread_mutex_unlock(&h->slots_lock);
-    return got;
-}
-
-static void slot_release(hserver *h, int i)
-{
-    pthread_mutex_lock(&h->slots_lock);
-    h->slots[i].busy = false;
-    pthread_cond_signal(&h->slot_free);
-    pthread_mutex_unlock(&h->slots_lock);
-}
-
 static void record_render(hserver *h, double seconds)
 {
     double ms = seconds * 1e3;
@@ -470,159 +367,67 @@ static void record_render(hserver *h, double seconds)
     atomic_fetch_add(&h->render_count, 1);
 }
 
-typedef struct {
-    const snapshot *snap;
-    const style *st;
-    tile_coord t;
-    int scale;
-    const carrier_filter *filter;
-} tile_job;
-
-/* Renders a tile into a new blob; *http_status and msg tell a failure. */
-static hblob *render_tile(hserver *h, const tile_job *job, double deadline, int *http_status,
-                          char *msg, size_t msgsize)
+/* Renders a tile with render thread worker's surfaces into a new blob. */
+static hblob *render_tile(hserver *h, const tile_job *job, int worker, zs_error *err)
 {
-    int slot = slot_acquire(h, deadline);
-    if (slot < 0) {
-        atomic_fetch_add(&h->render_busy, 1);
-        *http_status = 503;
-        snprintf(msg, msgsize, "every renderer is busy; try again in %d s", RETRY_AFTER_S);
-        return NULL;
-    }
     int px = 256 * job->scale;
     int which = job->scale == 2 ? 1 : 0;
-    render_slot *s = &h->slots[slot];
-    if (!s->d[which]) s->d[which] = draw_create(px, px);
-    hblob *blob = NULL;
-    zs_error err = {0};
-    if (!s->d[which]) {
-        zs_fail(&err, ZS_ENOMEM, "out of memory for a drawing surface");
-    } else {
-        double t0 = cli_now();
-        tile_bbox b = tile_bounds(job->t);
-        render_request req = {.bbox = {b.minx, b.miny, b.maxx, b.maxy},
-                              .width = px,
-                              .height = px,
-                              .pixel_ratio = job->scale,
-                              .filter = job->filter};
-        unsigned char *png = NULL;
-        size_t len = 0;
-        if (!render_image(h->r, job->snap, job->st, &req, s->d[which], NULL, &err)) {
-            int stride;
-            const uint32_t *pixels = draw_pixels(s->d[which], &stride);
-            if (!tilepng_encode(pixels, px, px, stride, TILEPNG_DEFAULTS, &png, &len, &err)) {
-                record_render(h, cli_now() - t0);
-                if (!(blob = hblob_create(png, len, 't')))
-                    zs_fail(&err, ZS_ENOMEM, "out of memory for a tile");
-            }
-        }
+    draw **d = &h->surfaces[worker][which];
+    if (!*d && !(*d = draw_create(px, px))) {
+        zs_fail(err, ZS_ENOMEM, "out of memory for a drawing surface");
+        return NULL;
     }
-    slot_release(h, slot);
-    if (!blob) {
-        atomic_fetch_add(&h->render_errors, 1);
-        *http_status = hserver_http_status(err.status ? err.status : ZS_EIO);
-        if (*http_status < 500) *http_status = 500;
-        snprintf(msg, msgsize, "the tile could not be rendered: %.300s", err.msg);
-    }
+    double t0 = cli_now();
+    tile_bbox b = tile_bounds(job->key.t);
+    render_request req = {.bbox = {b.minx, b.miny, b.maxx, b.maxy},
+                          .width = px,
+                          .height = px,
+                          .pixel_ratio = job->scale,
+                          .filter = job->filtered ? &job->filter : NULL};
+    unsigned char *png = NULL;
+    size_t len = 0;
+    if (render_image(h->r, job->snap, job->st, &req, *d, NULL, err)) return NULL;
+    int stride;
+    const uint32_t *pixels = draw_pixels(*d, &stride);
+    if (tilepng_encode(pixels, px, px, stride, TILEPNG_DEFAULTS, &png, &len, err)) return NULL;
+    record_render(h, cli_now() - t0);
+    hblob *blob = hblob_create(png, len, 't');
+    if (!blob) zs_fail(err, ZS_ENOMEM, "out of memory for a tile");
     return blob;
 }
 
-static void inflight_unlink(hserver *h, inflight *f)
+/* The pool's side: render, keep in the cache, hand the blob to the waiters. */
+static void run_tile_job(void *ctx, int worker, render_result *res)
 {
-    inflight **pp = &h->inflight;
-    while (*pp && *pp != f)
-        pp = &(*pp)->next;
-    if (*pp) *pp = f->next;
+    tile_job *job = ctx;
+    hserver *h = job->h;
+    zs_error err = {0};
+    hblob *blob = render_tile(h, job, worker, &err);
+    if (!blob) {
+        atomic_fetch_add(&h->render_errors, 1);
+        res->status = hserver_http_status(err.status ? err.status : ZS_EIO);
+        if (res->status < 500) res->status = 500;
+        snprintf(res->msg, sizeof res->msg, "the tile could not be rendered: %.200s", err.msg);
+        return;
+    }
+    tilecache_put(h->cache, &job->key, snapshot_data_version(job->snap), blob);
+    res->status = 200;
+    res->blob = blob;
 }
 
-static void inflight_free(inflight *f)
+static void free_tile_job(void *ctx)
 {
-    hblob_release(f->blob);
-    free(f);
+    tile_job *job = ctx;
+    snapshot_release(job->snap);
+    styleset_release(job->ss);
+    free(job);
 }
 
-/* The tile for key from the cache, from a render under way, or rendered now.
- * Returns a blob reference, or NULL with *http_status and msg. *cache tells
- * "hit" (cached), "wait" (shared another request's render) or "miss". */
-static hblob *get_tile(hserver *h, const char *key, int64_t version, unsigned gen,
-                       const tile_job *job, double deadline, const char **cache, int *http_status,
-                       char *msg, size_t msgsize)
+static void pending_done(void *arg, render_result *res)
 {
-    char full[512];
-    snprintf(full, sizeof full, "%s|v%lld|g%u", key, (long long)version, gen);
-    uint64_t hash = fnv1a(full, strlen(full), FNV_SEED);
-    pthread_mutex_lock(&h->lock);
-    centry *e = cache_find(h, hash, full);
-    if (e) {
-        lru_unlink(h, e);
-        lru_push_front(h, e);
-        hblob *b = hblob_retain(e->blob);
-        pthread_mutex_unlock(&h->lock);
-        atomic_fetch_add(&h->cache_hits, 1);
-        *cache = "hit";
-        return b;
-    }
-    inflight *f = h->inflight;
-    while (f && !(f->hash == hash && strcmp(f->key, full) == 0))
-        f = f->next;
-    if (f) {
-        /* the same tile is being rendered: wait for it */
-        atomic_fetch_add(&h->cache_shared, 1);
-        *cache = "wait";
-        f->waiters++;
-        struct timespec ts = abs_time(deadline);
-        int rc = 0;
-        while (!f->done && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&h->done, &h->lock, &ts);
-        hblob *b = NULL;
-        if (!f->done) {
-            *http_status = 503;
-            snprintf(msg, msgsize, "the tile took too long to render; try again in %d s",
-                     RETRY_AFTER_S);
-        } else if (f->blob) {
-            b = hblob_retain(f->blob);
-        } else {
-            *http_status = f->status;
-            snprintf(msg, msgsize, "%s", f->msg);
-        }
-        if (--f->waiters == 0 && f->done) inflight_free(f);
-        pthread_mutex_unlock(&h->lock);
-        return b;
-    }
-    size_t klen = strlen(full);
-    f = calloc(1, sizeof *f + klen + 1);
-    if (!f) {
-        pthread_mutex_unlock(&h->lock);
-        *http_status = 500;
-        snprintf(msg, msgsize, "out of memory");
-        return NULL;
-    }
-    memcpy(f->key, full, klen + 1);
-    f->hash = hash;
-    f->next = h->inflight;
-    h->inflight = f;
-    pthread_mutex_unlock(&h->lock);
-    atomic_fetch_add(&h->cache_misses, 1);
-    *cache = "miss";
-
-    hblob *b = render_tile(h, job, deadline, http_status, msg, msgsize);
-
-    pthread_mutex_lock(&h->lock);
-    inflight_unlink(h, f);
-    f->done = true;
-    if (b) {
-        cache_insert(h, hash, full, version, gen, b);
-        f->blob = hblob_retain(b);
-    } else {
-        f->status = *http_status;
-        snprintf(f->msg, sizeof f->msg, "%.250s", msg);
-    }
-    if (f->waiters == 0)
-        inflight_free(f);
-    else
-        pthread_cond_broadcast(&h->done);
-    pthread_mutex_unlock(&h->lock);
-    return b;
+    hpending *p = arg;
+    p->res = *res;
+    p->ready(p->ready_arg);
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -844,51 +649,105 @@ static const style *find_map_style(const styleset *ss, const char *name, hrespon
     return NULL;
 }
 
+static void respond_busy(hresponse *r, const char *detail)
+{
+    respond_error(r, 503, detail);
+    r->retry_after = RETRY_AFTER_S;
+}
+
+/* A tile from the cache, or else a render queued in the pool: then the
+ * response is left pending and hserver_finish() completes it. */
 static void handle_tile(hserver *h, const hrequest *req, const route *rt, hresponse *r)
 {
-    styleset *ss = styles_acquire(h);
-    const style *st;
-    char name[ROUTE_STYLE_MAX + 16], key[ROUTE_FILTER_KEY_MAX + 160];
-    if (rt->kind == ROUTE_HEAT) {
-        snprintf(name, sizeof name, "heat-%s", route_metric_name(rt->metric));
-        st = styleset_find(ss, name);
-        if (!st) {
-            char detail[200];
-            snprintf(detail, sizeof detail, "no heat style '%s' is loaded", name);
-            respond_error(r, 404, detail);
-            styleset_release(ss);
-            return;
-        }
-        snprintf(key, sizeof key, "h|%s|%s|%d/%u/%u@%d", name, rt->filter_key, rt->z,
-                 (unsigned)rt->x, (unsigned)rt->y, rt->scale);
-    } else {
-        if (!(st = find_map_style(ss, rt->style, r))) {
-            styleset_release(ss);
-            return;
-        }
-        snprintf(key, sizeof key, "t|%s|%d/%u/%u@%d", rt->style, rt->z, (unsigned)rt->x,
-                 (unsigned)rt->y, rt->scale);
-    }
-    snapshot *snap = snapshot_slot_acquire(h->slot);
-    tile_job job = {.snap = snap,
-                    .st = st,
-                    .t = {rt->z, rt->x, rt->y},
-                    .scale = rt->scale,
-                    .filter = rt->kind == ROUTE_HEAT && rt->filter_key[0] ? &rt->filter : NULL};
-    int status = 500;
-    char msg[400];
-    hblob *b = get_tile(h, key, snapshot_data_version(snap), ss->gen, &job, req->deadline,
-                        &r->cache, &status, msg, sizeof msg);
-    snapshot_release(snap);
-    styleset_release(ss);
-    if (!b) {
-        const char *cache = r->cache;
-        respond_error(r, status, msg);
-        r->cache = cache;
-        if (status == 503) r->retry_after = RETRY_AFTER_S;
+    tile_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        respond_error(r, 500, "out of memory");
         return;
     }
-    respond_blob(req, r, b, CT_PNG);
+    job->h = h;
+    job->ss = styles_acquire(h);
+    if (rt->kind == ROUTE_HEAT) {
+        snprintf(job->style_name, sizeof job->style_name, "heat-%s", route_metric_name(rt->metric));
+        if (!(job->st = styleset_find(job->ss, job->style_name))) {
+            char detail[200];
+            snprintf(detail, sizeof detail, "no heat style '%s' is loaded", job->style_name);
+            respond_error(r, 404, detail);
+        }
+        job->filtered = rt->filter_key[0] != '\0';
+        job->filter = rt->filter;
+        snprintf(job->variant, sizeof job->variant, "%s%s%s", rt->scale == 2 ? "@2x" : "",
+                 rt->scale == 2 && job->filtered ? "|" : "", rt->filter_key);
+    } else {
+        snprintf(job->style_name, sizeof job->style_name, "%s", rt->style);
+        job->st = find_map_style(job->ss, rt->style, r);
+        snprintf(job->variant, sizeof job->variant, "%s", rt->scale == 2 ? "@2x" : "");
+    }
+    if (!job->st) {
+        free_tile_job(job);
+        return;
+    }
+    job->scale = rt->scale;
+    job->key = (tc_key){.style = job->style_name,
+                        .style_hash = job->ss->hashes[styleset_index(job->ss, job->style_name)],
+                        .variant = job->variant,
+                        .t = {rt->z, rt->x, rt->y}};
+    bool from_disk = false;
+    hblob *b = tilecache_get(h->cache, &job->key, &from_disk);
+    if (b) {
+        free_tile_job(job);
+        r->cache = from_disk ? "disk" : "hit";
+        respond_blob(req, r, b, CT_PNG);
+        return;
+    }
+    r->cache = "miss";
+    hpending *p = calloc(1, sizeof *p);
+    if (!p) {
+        free_tile_job(job);
+        respond_error(r, 500, "out of memory");
+        return;
+    }
+    job->snap = snapshot_slot_acquire(h->slot);
+    char key[ROUTE_STYLE_MAX + ROUTE_FILTER_KEY_MAX + 160];
+    snprintf(key, sizeof key, "%s|%016llx|%s|%d/%u/%u|v%lld", job->style_name,
+             (unsigned long long)job->key.style_hash, job->variant, rt->z, (unsigned)rt->x,
+             (unsigned)rt->y, (long long)snapshot_data_version(job->snap));
+    *p = (hpending){.ready = req->ready, .ready_arg = req->ready_arg};
+    r->pending = p;
+    render_job rj = {.key = key,
+                     .deadline = req->deadline,
+                     .run = run_tile_job,
+                     .ctx = job,
+                     .free_ctx = free_tile_job,
+                     .done = pending_done,
+                     .done_arg = p};
+    if (!renderpool_submit(h->pool, &rj)) {
+        r->pending = NULL;
+        free(p);
+        atomic_fetch_add(&h->render_busy, 1);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "the server is busy: every renderer has work queued; try again in %d s",
+                 RETRY_AFTER_S);
+        respond_busy(r, detail);
+    }
+}
+
+void hserver_finish(hserver *h, const hrequest *req, hresponse *r)
+{
+    (void)h;
+    hpending *p = r->pending;
+    if (!p) return;
+    r->pending = NULL;
+    if (p->res.status == 200 && p->res.blob) {
+        respond_blob(req, r, p->res.blob, CT_PNG);
+    } else if (p->res.status == 503) {
+        atomic_fetch_add(&h->render_busy, 1);
+        respond_busy(r, p->res.msg);
+    } else {
+        hblob_release(p->res.blob);
+        respond_error(r, p->res.status ? p->res.status : 500, p->res.msg);
+    }
+    free(p);
 }
 
 static void handle_tilejson(hserver *h, const hrequest *req, const route *rt, hresponse *r)
@@ -1154,23 +1013,42 @@ static void handle_metrics(hserver *h, hresponse *r)
     zs_buf_printf(&b, "zsmap_render_seconds_sum %.6f\nzsmap_render_seconds_count %lu\n",
                   atomic_load(&h->render_sum_us) / 1e6, atomic_load(&h->render_count));
     pthread_mutex_lock(&h->lock);
-    size_t bytes = h->cache_bytes, entries = h->cache_entries;
     double published = h->published_at;
     pthread_mutex_unlock(&h->lock);
+    tilecache_stats cs;
+    tilecache_get_stats(h->cache, &cs);
+    renderpool_stats ps;
+    renderpool_get_stats(h->pool, &ps);
     zs_buf_printf(&b,
                   "# HELP zsmap_render_errors_total Renders that failed.\n"
                   "# TYPE zsmap_render_errors_total counter\nzsmap_render_errors_total %lu\n"
-                  "# HELP zsmap_render_busy_total Requests refused with 503: no renderer free.\n"
+                  "# HELP zsmap_render_busy_total Tile requests answered 503: queue full or "
+                  "deadline passed.\n"
                   "# TYPE zsmap_render_busy_total counter\nzsmap_render_busy_total %lu\n"
-                  "# HELP zsmap_tile_cache_hits_total Tiles served from the memory cache.\n"
-                  "# TYPE zsmap_tile_cache_hits_total counter\nzsmap_tile_cache_hits_total %lu\n"
-                  "# HELP zsmap_tile_cache_misses_total Tiles rendered for a request.\n"
-                  "# TYPE zsmap_tile_cache_misses_total counter\n"
-                  "zsmap_tile_cache_misses_total %lu\n"
-                  "# HELP zsmap_tile_cache_shared_total Tiles that waited for an identical "
+                  "# HELP zsmap_render_queued Renders waiting for a render thread.\n"
+                  "# TYPE zsmap_render_queued gauge\nzsmap_render_queued %zu\n"
+                  "# HELP zsmap_render_running Renders under way.\n"
+                  "# TYPE zsmap_render_running gauge\nzsmap_render_running %zu\n"
+                  "# HELP zsmap_render_joined_total Tile requests that waited for an identical "
                   "render.\n"
-                  "# TYPE zsmap_tile_cache_shared_total counter\n"
-                  "zsmap_tile_cache_shared_total %lu\n"
+                  "# TYPE zsmap_render_joined_total counter\nzsmap_render_joined_total %lu\n",
+                  atomic_load(&h->render_errors), atomic_load(&h->render_busy), ps.queued,
+                  ps.running, ps.joined);
+    zs_buf_printf(&b,
+                  "# HELP zsmap_tile_cache_hits_total Tiles served from the cache.\n"
+                  "# TYPE zsmap_tile_cache_hits_total counter\n"
+                  "zsmap_tile_cache_hits_total{store=\"memory\"} %llu\n"
+                  "zsmap_tile_cache_hits_total{store=\"disk\"} %llu\n"
+                  "# HELP zsmap_tile_cache_misses_total Tiles the cache did not have.\n"
+                  "# TYPE zsmap_tile_cache_misses_total counter\n"
+                  "zsmap_tile_cache_misses_total %llu\n"
+                  "# HELP zsmap_tile_cache_dropped_total Cached tiles dropped by data or style "
+                  "changes.\n"
+                  "# TYPE zsmap_tile_cache_dropped_total counter\n"
+                  "zsmap_tile_cache_dropped_total %llu\n"
+                  "# HELP zsmap_tile_cache_disk_writes_total Tiles written to the disk cache.\n"
+                  "# TYPE zsmap_tile_cache_disk_writes_total counter\n"
+                  "zsmap_tile_cache_disk_writes_total %llu\n"
                   "# HELP zsmap_tile_cache_bytes Bytes held by the memory tile cache.\n"
                   "# TYPE zsmap_tile_cache_bytes gauge\nzsmap_tile_cache_bytes %zu\n"
                   "# HELP zsmap_tile_cache_entries Tiles held by the memory tile cache.\n"
@@ -1179,10 +1057,10 @@ static void handle_metrics(hserver *h, hresponse *r)
                   "# TYPE zsmap_snapshot_data_version gauge\nzsmap_snapshot_data_version %lld\n"
                   "# HELP zsmap_snapshot_age_seconds Seconds since the snapshot was published.\n"
                   "# TYPE zsmap_snapshot_age_seconds gauge\nzsmap_snapshot_age_seconds %.3f\n",
-                  atomic_load(&h->render_errors), atomic_load(&h->render_busy),
-                  atomic_load(&h->cache_hits), atomic_load(&h->cache_misses),
-                  atomic_load(&h->cache_shared), bytes, entries, (long long)hserver_data_version(h),
-                  wall_now() - published);
+                  (unsigned long long)cs.mem_hits, (unsigned long long)cs.disk_hits,
+                  (unsigned long long)cs.misses, (unsigned long long)cs.dropped,
+                  (unsigned long long)cs.disk_writes, cs.mem_bytes, cs.mem_tiles,
+                  (long long)hserver_data_version(h), wall_now() - published);
     r->status = 200;
     r->content_type = CT_METRICS;
     r->cache_control = CC_NOSTORE;
@@ -1270,10 +1148,62 @@ int64_t hserver_data_version(hserver *h)
     return v;
 }
 
-/* Makes snap (may be NULL: keep the current one) and ss (may be NULL) current,
- * taking over their references, and drops the tiles that no longer match. */
-static void publish(hserver *h, snapshot *snap, styleset *ss)
+/* The tile cache's reach: the current style's, or -1 (drop its tiles) when
+ * the style is gone or its file changed. */
+static double style_reach(void *ctx, const char *name, uint64_t style_hash, int z)
 {
+    const styleset *ss = ctx;
+    ptrdiff_t i = styleset_index(ss, name);
+    if (i < 0 || ss->hashes[i] != style_hash) return -1;
+    return render_reach_px(ss->styles[i], z);
+}
+
+/* Moves the tile cache from the digest it has (h->digest; NULL: unknown, all
+ * tiles go) to snap's: drops the tiles within reach of what changed and of
+ * styles that changed, and saves the new digest beside the disk cache. */
+static zs_status advance_cache(hserver *h, const snapshot *snap, const styleset *ss, zs_error *err)
+{
+    digest *next;
+    if (digest_build(snap, &next, err)) return err->status;
+    sidx_box *boxes = NULL;
+    size_t n = 0;
+    zs_status st = h->digest ? digest_diff(h->digest, next, &boxes, &n, err) : ZS_OK;
+    if (!st)
+        st = tilecache_advance(h->cache, snapshot_data_version(snap), h->digest ? boxes : NULL, n,
+                               style_reach, (void *)ss, err);
+    free(boxes);
+    if (!st && h->cache_dir) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", h->cache_dir, DIGEST_FILE);
+        st = digest_save(next, path, err);
+    }
+    if (st) {
+        digest_free(next);
+        return st;
+    }
+    if (n || !h->digest)
+        log_line("zsmap serve: tile cache at data version %lld: %zu changed extents",
+                 (long long)snapshot_data_version(snap), n);
+    digest_free(h->digest);
+    h->digest = next;
+    return ZS_OK;
+}
+
+/* Makes snap (may be NULL: keep the current one) and ss (may be NULL)
+ * current, taking over their references, after moving the tile cache to
+ * them. */
+static zs_status publish(hserver *h, snapshot *snap, styleset *ss, zs_error *err)
+{
+    snapshot *cur = snap ? snapshot_retain(snap) : snapshot_slot_acquire(h->slot);
+    styleset *sty = ss ? ss : styles_acquire(h);
+    zs_status st = advance_cache(h, cur, sty, err);
+    if (!ss) styleset_release(sty);
+    snapshot_release(cur);
+    if (st) {
+        snapshot_release(snap);
+        styleset_release(ss);
+        return st;
+    }
     if (ss) {
         pthread_mutex_lock(&h->styles_lock);
         styleset *old = h->styles;
@@ -1281,16 +1211,15 @@ static void publish(hserver *h, snapshot *snap, styleset *ss)
         pthread_mutex_unlock(&h->styles_lock);
         styleset_release(old);
     }
-    int64_t version = snap ? snapshot_data_version(snap) : 0;
-    if (snap) snapshot_slot_publish(h->slot, snap);
-    pthread_mutex_lock(&h->lock);
     if (snap) {
+        int64_t version = snapshot_data_version(snap);
+        snapshot_slot_publish(h->slot, snap);
+        pthread_mutex_lock(&h->lock);
         h->cur_version = version;
         h->published_at = wall_now();
+        pthread_mutex_unlock(&h->lock);
     }
-    if (ss) h->cur_gen = ss->gen;
-    cache_purge_stale(h);
-    pthread_mutex_unlock(&h->lock);
+    return ZS_OK;
 }
 
 zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err)
@@ -1301,7 +1230,7 @@ zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err)
     if (v == hserver_data_version(h)) return ZS_OK;
     snapshot *snap;
     if (snapshot_load(h->watch, &snap, err)) return err->status;
-    publish(h, snap, NULL);
+    if (publish(h, snap, NULL, err)) return err->status;
     *changed = true;
     return ZS_OK;
 }
@@ -1309,35 +1238,59 @@ zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err)
 zs_status hserver_reload(hserver *h, zs_error *err)
 {
     styleset *ss;
-    if (styleset_load(h->styles_dir, ++h->style_gen, &ss, err)) return err->status;
+    if (styleset_load(h->styles_dir, &ss, err)) return err->status;
     snapshot *snap = NULL;
     if (snapshot_load(h->watch, &snap, err)) {
         styleset_release(ss);
         return err->status;
     }
-    publish(h, snap, ss);
-    return ZS_OK;
+    return publish(h, snap, ss, err);
 }
 
-/* Renders one tile in the middle of the data, so that the fonts are loaded
- * before the first request. */
+/* Renders one tile in the middle of the data on the first render thread's
+ * surface (before the pool has work), so that the fonts are loaded before
+ * the first request. */
 static void warm_up(hserver *h)
 {
-    snapshot *snap = snapshot_slot_acquire(h->slot);
-    styleset *ss = styles_acquire(h);
-    const style *st = NULL;
-    for (size_t i = 0; i < ss->n && !st; i++)
-        if (!is_heat_style(ss->names[i])) st = ss->styles[i];
+    tile_job job = {.h = h, .snap = snapshot_slot_acquire(h->slot), .ss = styles_acquire(h)};
+    for (size_t i = 0; i < job.ss->n && !job.st; i++)
+        if (!is_heat_style(job.ss->names[i])) job.st = job.ss->styles[i];
     double e[4];
-    if (st && data_extent_lonlat(snap, e)) {
-        tile_coord t = tile_at(15, merc_x((e[0] + e[2]) / 2), merc_y((e[1] + e[3]) / 2));
-        tile_job job = {.snap = snap, .st = st, .t = t, .scale = 1};
-        int status;
-        char msg[300];
-        hblob_release(render_tile(h, &job, cli_now() + 60, &status, msg, sizeof msg));
+    if (job.st && data_extent_lonlat(job.snap, e)) {
+        job.key.t = tile_at(15, merc_x((e[0] + e[2]) / 2), merc_y((e[1] + e[3]) / 2));
+        job.scale = 1;
+        zs_error err = {0};
+        hblob_release(render_tile(h, &job, 0, &err));
     }
-    styleset_release(ss);
+    styleset_release(job.ss);
+    snapshot_release(job.snap);
+}
+
+/* Opens the tile cache at the data version its folder's digest names (none:
+ * the files are emptied), then moves it to the snapshot served. */
+static zs_status open_cache(hserver *h, const hserver_config *cfg, zs_error *err)
+{
+    int64_t disk_version = -1;
+    if (h->cache_dir) {
+        if (mkdir(h->cache_dir, 0755) != 0 && errno != EEXIST)
+            return zs_fail(err, ZS_EIO, "cannot make the cache folder '%s': %s", h->cache_dir,
+                           strerror(errno));
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", h->cache_dir, DIGEST_FILE);
+        zs_error e2 = {0};
+        if (digest_load(path, &h->digest, &e2) == ZS_OK)
+            disk_version = digest_data_version(h->digest);
+        else if (e2.status != ZS_ENOTFOUND)
+            log_line("zsmap serve: the tile cache starts empty: %s", e2.msg);
+    }
+    tilecache_config tc = {.dir = h->cache_dir,
+                           .mem_bytes = cfg->cache_bytes ? cfg->cache_bytes : CACHE_BYTES_DEFAULT,
+                           .data_version = disk_version};
+    if (tilecache_open(&tc, &h->cache, err)) return err->status;
+    snapshot *snap = snapshot_slot_acquire(h->slot);
+    zs_status st = advance_cache(h, snap, h->styles, err);
     snapshot_release(snap);
+    return st;
 }
 
 zs_status hserver_create(const hserver_config *cfg, hserver **out, zs_error *err)
@@ -1347,33 +1300,30 @@ zs_status hserver_create(const hserver_config *cfg, hserver **out, zs_error *err
     h->photo_dir_fd = -1;
     pthread_mutex_init(&h->styles_lock, NULL);
     pthread_mutex_init(&h->lock, NULL);
-    pthread_mutex_init(&h->slots_lock, NULL);
-    cond_init_monotonic(&h->done);
-    cond_init_monotonic(&h->slot_free);
-    h->cache_cap = cfg->cache_bytes ? cfg->cache_bytes : CACHE_BYTES_DEFAULT;
-    h->nslots = cfg->render_slots > 0 ? cfg->render_slots : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (h->nslots < 1) h->nslots = 1;
     h->published_at = wall_now();
     zs_status s = ZS_OK;
     if (!(h->db = strdup(cfg->db)) || !(h->styles_dir = strdup(cfg->styles_dir)) ||
         !(h->self_origin = strdup(cfg->self_origin)) ||
-        !(h->buckets = calloc(CACHE_BUCKETS, sizeof *h->buckets)) ||
-        !(h->slots = calloc((size_t)h->nslots, sizeof *h->slots)) ||
+        (cfg->cache_dir && !(h->cache_dir = strdup(cfg->cache_dir))) ||
         !(h->slot = snapshot_slot_create()))
         s = zs_fail(err, ZS_ENOMEM, "out of memory");
     if (!s && access(cfg->db, F_OK) != 0)
         s = zs_fail(err, ZS_ENOTFOUND, "database '%s' does not exist", cfg->db);
     snapshot *snap = NULL;
     if (!s && !source_open_spatialite(cfg->db, &h->watch, err) &&
-        !snapshot_load(h->watch, &snap, err) &&
-        !styleset_load(cfg->styles_dir, ++h->style_gen, &h->styles, err) &&
-        !renderer_create(&h->r, err)) {
+        !snapshot_load(h->watch, &snap, err) && !styleset_load(cfg->styles_dir, &h->styles, err) &&
+        !renderer_create(&h->r, err) &&
+        !renderpool_create(cfg->render_threads, cfg->render_queue, &h->pool, err)) {
         h->cur_version = snapshot_data_version(snap);
-        h->cur_gen = h->styles->gen;
         snapshot_slot_publish(h->slot, snap);
         snap = NULL;
         const char *photos = source_photo_dir(h->watch);
         if (photos) h->photo_dir_fd = open(photos, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        h->nsurfaces = renderpool_threads(h->pool);
+        if (!(h->surfaces = calloc((size_t)h->nsurfaces, sizeof *h->surfaces)))
+            s = zs_fail(err, ZS_ENOMEM, "out of memory");
+        else
+            s = open_cache(h, cfg, err);
     } else if (!s) {
         s = err->status ? err->status : ZS_EIO;
     }
@@ -1387,31 +1337,32 @@ zs_status hserver_create(const hserver_config *cfg, hserver **out, zs_error *err
     return ZS_OK;
 }
 
+void hserver_stop_rendering(hserver *h)
+{
+    if (h && h->pool) renderpool_stop(h->pool);
+}
+
 void hserver_destroy(hserver *h)
 {
     if (!h) return;
-    if (h->buckets) {
-        while (h->lru_head)
-            cache_drop(h, h->lru_head);
-        free(h->buckets);
+    renderpool_destroy(h->pool);
+    tilecache_close(h->cache);
+    digest_free(h->digest);
+    for (int i = 0; h->surfaces && i < h->nsurfaces; i++) {
+        draw_destroy(h->surfaces[i][0]);
+        draw_destroy(h->surfaces[i][1]);
     }
-    for (int i = 0; h->slots && i < h->nslots; i++) {
-        draw_destroy(h->slots[i].d[0]);
-        draw_destroy(h->slots[i].d[1]);
-    }
-    free(h->slots);
+    free(h->surfaces);
     if (h->photo_dir_fd >= 0) close(h->photo_dir_fd);
     snapshot_slot_destroy(h->slot);
     styleset_release(h->styles);
     renderer_destroy(h->r);
     source_close(h->watch);
-    pthread_cond_destroy(&h->done);
-    pthread_cond_destroy(&h->slot_free);
     pthread_mutex_destroy(&h->lock);
-    pthread_mutex_destroy(&h->slots_lock);
     pthread_mutex_destroy(&h->styles_lock);
     free(h->db);
     free(h->styles_dir);
     free(h->self_origin);
+    free(h->cache_dir);
     free(h);
 }

@@ -4,16 +4,18 @@
  *
  * An hserver holds what the handlers share: the current snapshot (a
  * snapshot_slot), the loaded styles (an immutable set, swapped whole on
- * reload), one renderer, a pool of draw surfaces bounded to the cores (a
- * render waits for a free surface until the request's deadline, then the
- * answer is 503 with Retry-After), the in-memory tile cache and the metrics.
+ * reload), the renderer, the tile cache (tilecache.h: memory and MBTiles on
+ * disk) and the render pool (renderpool.h), and the metrics.
  *
- * The tile cache is keyed by style (or heat metric and filter), z/x/y,
- * scale, the snapshot's data version and the style set's generation, and
- * bounded in bytes (least recently used out first). A new data version or a
- * style reload makes older tiles stop matching; they are dropped at once.
- * Dropping only the tiles a change touches is a later step. Identical
- * concurrent requests render once: the others wait for the first. */
+ * A tile found in the cache is answered at once. A missing one is rendered
+ * in the pool: the response is left pending, the HTTP layer parks the
+ * connection, and when the pool calls the request's ready callback the
+ * HTTP layer calls hserver_finish() to complete it. Identical requests
+ * render once; a full pool or a deadline answers 503 with Retry-After.
+ *
+ * When the store's data version changes, the new snapshot is compared with
+ * the old one (digest.h) and exactly the cached tiles within reach of what
+ * changed are dropped (tilecache_advance); the rest stay valid. */
 #ifndef ZS_HANDLERS_H
 #define ZS_HANDLERS_H
 
@@ -34,7 +36,11 @@ typedef struct {
     const char *if_none_match;   /* or NULL */
     const char *accept_encoding; /* or NULL */
     double deadline;             /* cli_now() seconds after which a render gives up (503) */
+    void (*ready)(void *arg);    /* a pending response can be finished; any thread, once */
+    void *ready_arg;
 } hrequest;
+
+typedef struct hpending hpending;
 
 typedef struct {
     int status;
@@ -54,6 +60,9 @@ typedef struct {
     char *body;
     size_t len;
     hblob *blob;
+    /* Not NULL: the response is not made yet; wait for req->ready, then
+     * call hserver_finish(). Nothing else may be done with it meanwhile. */
+    hpending *pending;
 } hresponse;
 
 /* Frees what r still owns (body, blob reference) and empties it. */
@@ -67,8 +76,10 @@ int hserver_http_status(zs_status s);
 typedef struct {
     const char *db;          /* the SpatiaLite store, borrowed */
     const char *styles_dir;  /* the styles folder, borrowed */
+    const char *cache_dir;   /* the tile cache's folder (MBTiles files); NULL: memory only */
     size_t cache_bytes;      /* the in-memory tile cache's cap; 0: 256 MB */
-    int render_slots;        /* concurrent renders; 0: the cores */
+    int render_threads;      /* concurrent renders; 0: the cores */
+    size_t render_queue;     /* renders waiting at most before 503; 0: 256 */
     const char *self_origin; /* "http://127.0.0.1:8080" for URLs when a request has no Host */
 } hserver_config;
 
@@ -84,6 +95,15 @@ void hserver_destroy(hserver *h);
 /* Answers one request into *resp (filled entirely; release with
  * hresponse_free() once sent). Thread-safe. */
 void hserver_handle(hserver *h, const hrequest *req, hresponse *resp);
+
+/* Completes a response that hserver_handle() left pending, once its ready
+ * callback came. */
+void hserver_finish(hserver *h, const hrequest *req, hresponse *resp);
+
+/* Stops rendering: renders waiting are answered 503 (their ready callbacks
+ * run), running ones finish. Call after the HTTP layer stopped taking
+ * requests and before it stops. */
+void hserver_stop_rendering(hserver *h);
 
 /* Counts a finished request for /metrics. */
 void hserver_record(hserver *h, route_kind kind, int status);

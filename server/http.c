@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,15 @@ struct http_server {
 /* A request's state: made by the URI log callback with the raw target,
  * freed by the request-completed callback, nowhere else. */
 typedef struct {
-    char *target; /* the raw request target as sent, "path?query" */
-    double t0;    /* cli_now() when the request line arrived */
-    bool seen;    /* the access handler was called once */
-    bool queued;  /* a response was queued */
+    struct MHD_Connection *con;
+    pthread_mutex_t mu; /* orders parking (suspend) against the render's ready */
+    bool ready;         /* the pending response can be finished */
+    bool suspended;     /* the connection is parked until ready */
+    char *target;       /* the raw request target as sent, "path?query" */
+    double t0;          /* cli_now() when the request line arrived */
+    bool seen;          /* the access handler was called once */
+    bool handled;       /* hserver_handle() ran */
+    bool queued;        /* a response was queued */
     char method[16];
     size_t body_bytes; /* request body dropped so far */
     size_t bytes;      /* response body bytes sent (0 for HEAD and 304) */
@@ -64,7 +70,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
-    (void)con;
     http_server *s = cls;
     req_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -72,6 +77,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
         free(c);
         return NULL;
     }
+    c->con = con;
+    pthread_mutex_init(&c->mu, NULL);
     c->t0 = cli_now();
     c->resp.cache = "-";
     snprintf(c->method, sizeof c->method, "-");
@@ -121,6 +128,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     }
     if (c->queued) hserver_record(s->h, c->resp.route, c->resp.status);
     hresponse_free(&c->resp);
+    pthread_mutex_destroy(&c->mu);
     free(c->target);
     free(c);
     atomic_fetch_sub(&s->active, 1);
@@ -162,6 +170,20 @@ static struct MHD_Response *blob_response(hresponse *hr, int which)
     return hblob_transport(hr->blob, which);
 }
 
+/* The render pool's word that a pending response can be finished: wakes
+ * the parked connection, whose handler then finishes it. */
+static void on_ready(void *arg)
+{
+    req_ctx *c = arg;
+    pthread_mutex_lock(&c->mu);
+    c->ready = true;
+    if (c->suspended) {
+        c->suspended = false;
+        MHD_resume_connection(c->con);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -192,9 +214,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         .accept_encoding =
             MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
         .deadline = c->t0 + s->deadline_s,
+        .ready = on_ready,
+        .ready_arg = c,
     };
     hresponse *hr = &c->resp;
-    hserver_handle(s->h, &rq, hr);
+    if (!c->handled) {
+        c->handled = true;
+        hserver_handle(s->h, &rq, hr);
+    }
+    if (hr->pending) {
+        /* a render is under way: park the connection (its thread serves
+         * others) unless the tile is already there */
+        pthread_mutex_lock(&c->mu);
+        bool ready = c->ready;
+        if (!ready && !c->suspended) {
+            MHD_suspend_connection(con);
+            c->suspended = true;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (!ready) return MHD_YES;
+        hserver_finish(s->h, &rq, hr);
+    }
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     struct MHD_Response *r;
     bool shared = false;
@@ -302,7 +342,7 @@ zs_status http_start(const http_config *cfg, hserver *h, http_server **out, zs_e
     unsigned limit =
         raise_nofile(cfg->connection_limit ? cfg->connection_limit : CONNECTION_LIMIT_DEFAULT);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (ipv6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
