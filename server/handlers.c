@@ -1168,9 +1168,13 @@ static zs_status advance_cache(hserver *h, const snapshot *snap, const styleset 
     sidx_box *boxes = NULL;
     size_t n = 0;
     zs_status st = h->digest ? digest_diff(h->digest, next, &boxes, &n, err) : ZS_OK;
+    /* no digest: nothing is known of the cached tiles (NULL drops them all);
+     * a digest and no change: an empty list, nothing dropped */
+    static const sidx_box none;
+    const sidx_box *changed = !h->digest ? NULL : boxes ? boxes : &none;
     if (!st)
-        st = tilecache_advance(h->cache, snapshot_data_version(snap), h->digest ? boxes : NULL, n,
-                               style_reach, (void *)ss, err);
+        st = tilecache_advance(h->cache, snapshot_data_version(snap), changed, n, style_reach,
+                               (void *)ss, err);
     free(boxes);
     if (!st && h->cache_dir) {
         char path[4200];

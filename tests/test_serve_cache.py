@@ -47,10 +47,11 @@ def fetch(srv, path):
 def change_building(bid, name, vacant):
     """Imports a new name and vacant area for building bid (another process)."""
     values, geom = features(DB, "buildings")[bid]
-    fields = [("id", ogr.OFTString), ("name_zh", ogr.OFTString), ("vacant_area_m2", ogr.OFTReal)]
-    src = os.path.join(D, f"change-{name}.geojson")
-    write_layer(src, "GeoJSON", 4490, geom.GetGeometryType(), fields,
-                [(geom.ExportToWkt(), {"id": bid, "name_zh": name, "vacant_area_m2": vacant})])
+    fields = [("id", ogr.OFTString), ("kind", ogr.OFTString), ("name_zh", ogr.OFTString),
+              ("vacant_area_m2", ogr.OFTReal)]
+    src = os.path.join(D, f"change-{vacant:.0f}.geojson")
+    row = {"id": bid, "kind": values["kind"], "name_zh": name, "vacant_area_m2": vacant}
+    write_layer(src, "GeoJSON", 4490, geom.GetGeometryType(), fields, [(geom.ExportToWkt(), row)])
     zsmap("import", "--db", DB, "--layer", "buildings", src)
 
 
