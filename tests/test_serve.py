@@ -1,8 +1,8 @@
 """zsmap serve against the demo district on 127.0.0.1: every route's status
 codes and headers, 304s, tiles equal to zsmap render pixel for pixel, real
 clients (GDAL's XYZ and WMTS drivers, OWSLib), bad input, a data change
-picked up while serving, 200 concurrent keep-alive connections with bounded
-memory, and a clean SIGTERM."""
+picked up while serving, and a clean SIGTERM. The tile cache is tested in
+test_serve_cache.py, many connections in test_serve_load.py."""
 import gzip
 import http.client
 import json
@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -19,23 +18,15 @@ import numpy as np
 from osgeo import ogr
 
 from render_util import compare, read_png
+from serveutil import free_port, tile_bounds
 from zsmaptest import (ZSMAP, check, check_eq, features, query, run_tests, tempdir, write_layer,
                        zsmap)
 
 D = tempdir()
 DB = os.path.join(D, "demo.sqlite")
 STYLES = os.environ.get("ZSMAP_STYLES", os.path.join(os.path.dirname(__file__), "..", "styles"))
-MERC = 20037508.342789244
 TILE = (15, 27050, 13057)
 server = {}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(path, headers=None, method="GET", conn=None):
@@ -116,19 +107,6 @@ def server_png(path):
     with open(out, "wb") as f:
         f.write(body)
     return out
-
-
-def vmrss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def tile_bounds(z, x, y):
-    size = 2 * MERC / 2 ** z
-    return (-MERC + x * size, MERC - (y + 1) * size, -MERC + (x + 1) * size, MERC - y * size)
 
 
 # ---- tests -----------------------------------------------------------------
@@ -453,47 +431,6 @@ def test_bad_inputs():
     alive()
 
 
-def test_concurrent_keepalive():
-    pid = server["proc"].pid
-    for path in ("/tiles/investor/%d/%d/%d.png" % TILE, "/api/carriers/P01", "/healthz"):
-        request(path)
-    before = vmrss_kb(pid)
-    n, rounds = 200, 5
-    barrier = threading.Barrier(n)
-    results = []
-    lock = threading.Lock()
-
-    def client(i):
-        ok = 0
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=60)
-            conn.connect()
-            barrier.wait(timeout=60)  # all 200 connections open at once
-            for r in range(rounds):
-                path = ("/tiles/investor/%d/%d/%d.png" % TILE, "/api/carriers/P01",
-                        "/healthz")[(i + r) % 3]
-                st, _, body = request(path, conn=conn)
-                ok += st == 200 and len(body) > 0
-            conn.close()
-        except Exception as e:  # noqa: BLE001 - counted below
-            print("client", i, "failed:", e)
-        with lock:
-            results.append(ok)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-    t0 = time.time()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    after = vmrss_kb(pid)
-    print(f"{n} keep-alive clients x {rounds} requests in {time.time() - t0:.2f} s; "
-          f"RSS {before} kB -> {after} kB")
-    check_eq(sum(results), n * rounds, "every request on 200 concurrent connections answered")
-    check(after - before < 150 * 1024, f"RSS grew by {(after - before) // 1024} MB (< 150 MB)")
-    alive()
-
-
 def test_data_change():
     st, _, doc = get_json("/healthz")
     v0 = doc["data_version"]
@@ -569,7 +506,7 @@ if __name__ == "__main__":
         run_tests([test_start, test_healthz_and_metrics, test_tile_headers_and_304,
                    test_tiles_equal_render, test_tilejson, test_wmts_capabilities,
                    test_gdal_wmts_and_xyz, test_owslib, test_carrier_profile, test_search,
-                   test_at_and_parks, test_photos, test_bad_inputs, test_concurrent_keepalive,
+                   test_at_and_parks, test_photos, test_bad_inputs,
                    test_data_change, test_sighup, test_stop])
     finally:
         p = server.get("proc")

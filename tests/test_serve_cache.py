@@ -190,7 +190,28 @@ def test_overload():
                  "--render-threads", "1", "--render-queue", "2")
     cached = "/tiles/investor/14/13525/6528.png"
     srv.request(cached)
+    # identical concurrent requests render once
     lon, lat = state["lonlat"]
+    x, y = lonlat_to_tile(lon, lat, 16)
+    same = f"/tiles/staff/16/{x}/{y}@2x.png"
+    renders0 = srv.metrics()["zsmap_render_seconds_count"]
+    got = []
+    barrier = threading.Barrier(16)
+
+    def same_tile():
+        barrier.wait()
+        st, h, _ = srv.request(same)
+        got.append((st, h.get("etag")))
+
+    threads = [threading.Thread(target=same_tile) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check_eq(sorted(set(got)), [(200, got[0][1])], "16 identical requests: one tile for all")
+    check_eq(srv.metrics()["zsmap_render_seconds_count"] - renders0, 1,
+             "16 identical concurrent requests render once")
+
     x0, y0 = lonlat_to_tile(lon, lat, 17)
     statuses, retry, bodies = [], [], []
     lock = threading.Lock()
