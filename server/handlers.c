@@ -734,7 +734,6 @@ static void handle_tile(hserver *h, const hrequest *req, const route *rt, hrespo
 
 void hserver_finish(hserver *h, const hrequest *req, hresponse *r)
 {
-    (void)h;
     hpending *p = r->pending;
     if (!p) return;
     r->pending = NULL;

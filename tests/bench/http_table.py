@@ -4,6 +4,9 @@ key=value pairs per wrk run) and the metrics-NAME-{0,1}.txt snapshots of
 zsmap's /metrics around each zsmap run.
 
   http_table.py OUT_DIR
+  http_table.py --log LOG FROM TO
+      "own_p50_ms=.. own_p99_ms=.. own_n=.." of the access log lines zsmap
+      wrote between byte offsets FROM and TO (run-http.sh, after each run)
 """
 import os
 import re
@@ -61,22 +64,28 @@ def statuses(d):
     return text + (f" ({int(rendered):,} rendered)" if rendered else "")
 
 
-def server_latency(out, r):
-    """"p50 / p99" ms of the access log lines zsmap wrote during the run: its
-    own time from the request line to the response handed to the kernel."""
-    if "log" not in r:
-        return ""
+def log_slice(path, start, end):
+    """The median and 99th percentile of the times in zsmap's access log
+    lines between two byte offsets: its own time from the request line to
+    the response handed to the kernel (the /metrics fetches left out)."""
     us = []
-    with open(os.path.join(out, r["log"]), "rb") as f:
-        f.seek(int(r["log_from"]))
-        for line in f.read(int(r["log_to"] - r["log_from"])).splitlines():
+    with open(path, "rb") as f:
+        f.seek(start)
+        for line in f.read(end - start).splitlines():
             m = re.match(rb"[A-Z]+ (\S+) \d+ \d+ (\d+)us", line)
             if m and not m.group(1).startswith(b"/metrics"):
                 us.append(int(m.group(2)))
-    if not us:
-        return "-"
     us.sort()
-    return f"{ms(us[len(us) // 2] / 1e3)} / {ms(us[min(len(us) - 1, int(len(us) * 0.99))] / 1e3)}"
+    if not us:
+        return "own_n=0"
+    return (f"own_p50_ms={us[len(us) // 2] / 1e3:.3f} "
+            f"own_p99_ms={us[min(len(us) - 1, int(len(us) * 0.99))] / 1e3:.3f} own_n={len(us)}")
+
+
+def server_latency(r):
+    if "own_p50_ms" not in r:
+        return ""
+    return f"{ms(r['own_p50_ms'])} / {ms(r['own_p99_ms'])}"
 
 
 def busy(r, span=None):
@@ -88,6 +97,12 @@ def busy(r, span=None):
     other = max(machine - r["server_cpu_s"] - r["wrk_cpu_s"], 0) / w
     s = span or w
     return f"{r['server_cpu_s'] / s:.2f} / {r['wrk_cpu_s'] / s:.2f} / {other:.2f}"
+
+
+def cpu_per_req(r):
+    """CPU µs the server spent per request: less sensitive to other load on
+    the machine than req/s."""
+    return f"{r['server_cpu_s'] / max(r['requests'], 1) * 1e6:.1f}"
 
 
 def ms(v):
@@ -111,6 +126,9 @@ def tile_bytes(out):
 
 
 def main():
+    if sys.argv[1] == "--log":
+        print(log_slice(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+        return
     out = sys.argv[1]
     runs = load(out)
     by = {r["name"]: r for r in runs}
@@ -121,13 +139,14 @@ def main():
       " from both servers; 64 connections, nginx and zsmap in turn.")
     p()
     p("| run | server | req/s | MB/s | bytes/req | p50 ms | p99 ms | max ms | non-2xx / socket errors "
-      "| zsmap's own p50 / p99 ms | cores busy: server / wrk / other | zsmap statuses (/metrics) |")
-    p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+      "| zsmap's own p50 / p99 ms | server CPU µs/req | cores busy: server / wrk / other "
+      "| zsmap statuses (/metrics) |")
+    p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in runs:
         if r["name"].startswith(("cached-", "304-")):
             p(f"| {r['name']} | {r['server']} | {r['rps']:,.0f} | {r['bytes'] / r['duration_s'] / 1e6:,.1f} "
               f"| {r['bytes_per_req']:,.0f} | {ms(r['lat_p50_ms'])} | {ms(r['lat_p99_ms'])} "
-              f"| {ms(r['lat_max_ms'])} | {errors(r)} | {server_latency(out, r)} | {busy(r)} "
+              f"| {ms(r['lat_max_ms'])} | {errors(r)} | {server_latency(r)} | {cpu_per_req(r)} | {busy(r)} "
               f"| {statuses(delta(out, r['name'])) if r['server'] == 'zsmap' else ''} |")
     p()
     ratios = []
@@ -149,9 +168,9 @@ def main():
     p("API at 64 connections (wrk's latency: from sending a request to its whole response):")
     p()
     p("| route | paths cycled | req/s | p50 ms | p90 ms | p99 ms | max ms | bytes/req "
-      "| non-2xx / socket errors | zsmap's own p50 / p99 ms | cores busy: server / wrk / other "
-      "| p99 < 2 ms |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+      "| non-2xx / socket errors | zsmap's own p50 / p99 ms | server CPU µs/req "
+      "| cores busy: server / wrk / other | p99 < 2 ms |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     names = {"api-profile": ("`/api/carriers/{id}`", "ids.paths"),
              "api-search": ("`/api/carriers?…` (search)", "search.paths"),
              "api-at": ("`/api/at?lon&lat&zoom` (z15-z17)", "at.paths")}
@@ -163,7 +182,7 @@ def main():
             cycled = sum(1 for _ in fh)
         p(f"| {label} | {cycled} | {r['rps']:,.0f} | {ms(r['lat_p50_ms'])} | {ms(r['lat_p90_ms'])} "
           f"| {ms(r['lat_p99_ms'])} | {ms(r['lat_max_ms'])} | {r['bytes_per_req']:,.0f} | {errors(r)} "
-          f"| {server_latency(out, r)} | {busy(r)} | {'yes' if r['lat_p99_ms'] < 2 else '**no**'} |")
+          f"| {server_latency(r)} | {cpu_per_req(r)} | {busy(r)} | {'yes' if r['lat_p99_ms'] < 2 else '**no**'} |")
     p()
 
     if "cold" in by:
@@ -180,7 +199,7 @@ def main():
         p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
         p(f"| {int(r['tiles_ok']):,} | {int(r['tiles_failed'])} | {r['span_s']:.2f} "
           f"| **{r['tiles_per_s']:,.0f}** | {ms(r['lat_p50_ms'])} | {ms(r['lat_p99_ms'])} "
-          f"| {ms(r['lat_max_ms'])} | {server_latency(out, r)} | {int(renders):,} ({render_ms:.2f}) "
+          f"| {ms(r['lat_max_ms'])} | {server_latency(r)} | {int(renders):,} ({render_ms:.2f}) "
           f"| {int(d.get('zsmap_render_busy_total', 0))} | {busy(r, r['span_s'])} | {statuses(d)} |")
         p()
         p("(Server and wrk cores busy over the time above; other over the whole wrk run, which "

@@ -68,8 +68,8 @@ stop() { # PID: stops one process we started
 }
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_http() { # URL: waits up to 30 s for a 200
-    local i
-    for i in $(seq 300); do
+    local _
+    for _ in $(seq 300); do
         curl -sf -o /dev/null "$1" && return 0
         sleep 0.1
     done
@@ -223,10 +223,10 @@ measure() {
     local name=$1 server=$2 url=$3 paths=$4 mode=$5 conns=$6
     local pids
     read -r -a pids <<<"$(server_pids "$server")"
-    local log=""
+    local log="" log0
     if [ "$server" = zsmap ]; then
         curl -s "$url/metrics" >"$OUT/metrics-$name-0.txt"
-        log="log=$ZLOG log_from=$(stat -c %s "$OUT/$ZLOG")"
+        log0=$(stat -c %s "$OUT/$ZLOG")
     fi
     local rss0 hwm0 cpu0 m0 t0 rss1 hwm1 cpu1 m1 t1 max sampler
     rss0=$(rss_kb "${pids[@]}") hwm0=$(hwm_kb "${pids[@]}") cpu0=$(cpu_ticks "${pids[@]}")
@@ -242,7 +242,7 @@ measure() {
     rss1=$(rss_kb "${pids[@]}") hwm1=$(hwm_kb "${pids[@]}")
     max=$(cat "$OUT/rss-$name.txt")
     if [ "$server" = zsmap ]; then
-        log="$log log_to=$(stat -c %s "$OUT/$ZLOG")"
+        log=$("$PYTHON" "$BENCH/http_table.py" --log "$OUT/$ZLOG" "$log0" "$(stat -c %s "$OUT/$ZLOG")")
         curl -s "$url/metrics" >"$OUT/metrics-$name-1.txt"
     fi
     echo "name=$name server=$server conns=$conns mode=$mode" \
