@@ -51,14 +51,15 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 }
 
 /* SIGTERM and SIGINT drain and stop; SIGHUP reloads styles and data; every
- * second in between, the store's data version is checked. The signals are
- * blocked in every thread and taken here with sigtimedwait, so nothing runs
- * in a signal handler. */
-static int serve_loop(hserver *h, const sigset_t *set)
+ * second in between, the access log is written out and the store's data
+ * version is checked. The signals are blocked in every thread and taken
+ * here with sigtimedwait, so nothing runs in a signal handler. */
+static int serve_loop(hserver *h, http_server *srv, const sigset_t *set)
 {
     for (;;) {
         struct timespec one = {1, 0};
         int sig = sigtimedwait(set, NULL, &one);
+        http_flush_log(srv);
         zs_error err = {0};
         if (sig == SIGTERM || sig == SIGINT) {
             fprintf(stderr, "zsmap serve: %s: draining and stopping\n",
@@ -161,7 +162,7 @@ static int serve(const char **v)
     }
     fprintf(stderr, "zsmap serve: listening on %s (data version %lld, ready in %.2f s)\n", origin,
             (long long)hserver_data_version(h), cli_now() - t0);
-    int rc = serve_loop(h, &set);
+    int rc = serve_loop(h, srv, &set);
     http_drain(srv, DRAIN_SECONDS);
     hserver_stop_rendering(h);
     http_stop(srv);

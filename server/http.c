@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "accesslog.h"
 #include "cli.h"
 
 #include <microhttpd.h>
@@ -21,9 +22,12 @@
 #define CONNECTION_LIMIT_DEFAULT 4096
 #define TIMEOUT_DEFAULT_S 30
 #define DEADLINE_DEFAULT_S 10.0
-#define CONNECTION_MEMORY (32 * 1024) /* bytes of libmicrohttpd's pool per connection */
-#define BODY_MAX (1 << 20)            /* request body bytes read (and dropped) at most */
-#define LOG_PATH_MAX 400              /* bytes of the target written to the access log */
+/* Bytes of libmicrohttpd's pool per connection: the request line and
+ * headers must fit (the router takes up to 6 KB of target); libmicrohttpd
+ * clears the pool for every keep-alive request, so more costs time. */
+#define CONNECTION_MEMORY (16 * 1024)
+#define BODY_MAX (1 << 20) /* request body bytes read (and dropped) at most */
+#define LOG_PATH_MAX 400   /* bytes of the target written to the access log */
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -31,6 +35,7 @@ struct http_server {
     double deadline_s;
     MHD_socket listen_fd;
     atomic_int active; /* requests between the URI callback and their completion */
+    accesslog *log;
 };
 
 /* A request's state: made by the URI log callback with the raw target,
@@ -122,10 +127,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     int n = snprintf(line, sizeof line, "%s %s %d %zu %ldus %s%s\n", c->method, path,
                      c->queued ? c->resp.status : 0, c->bytes, us, c->resp.cache,
                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
-    if (n > 0) {
-        ssize_t w = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-        (void)w;
-    }
+    if (n > 0) accesslog_write(s->log, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     if (c->queued) hserver_record(s->h, c->resp.route, c->resp.status);
     hresponse_free(&c->resp);
     pthread_mutex_destroy(&c->mu);
@@ -327,13 +329,17 @@ static unsigned raise_nofile(unsigned limit)
 zs_status http_start(const http_config *cfg, hserver *h, http_server **out, zs_error *err)
 {
     http_server *s = calloc(1, sizeof *s);
-    if (!s) return zs_fail(err, ZS_ENOMEM, "out of memory");
+    if (!s || !(s->log = accesslog_create(2))) {
+        free(s);
+        return zs_fail(err, ZS_ENOMEM, "out of memory");
+    }
     s->h = h;
     s->deadline_s = cfg->deadline_s > 0 ? cfg->deadline_s : DEADLINE_DEFAULT_S;
     atomic_init(&s->active, 0);
     bool ipv6 = false;
     s->listen_fd = listen_on(cfg->bind, cfg->port, &ipv6, err);
     if (s->listen_fd < 0) {
+        accesslog_destroy(s->log);
         free(s);
         return err->status;
     }
@@ -342,7 +348,8 @@ zs_status http_start(const http_config *cfg, hserver *h, http_server **out, zs_e
     unsigned limit =
         raise_nofile(cfg->connection_limit ? cfg->connection_limit : CONNECTION_LIMIT_DEFAULT);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     (ipv6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -352,6 +359,7 @@ zs_status http_start(const http_config *cfg, hserver *h, http_server **out, zs_e
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         close(s->listen_fd);
+        accesslog_destroy(s->log);
         free(s);
         return zs_fail(err, ZS_EIO, "libmicrohttpd did not start on %s port %d", cfg->bind,
                        cfg->port);
@@ -371,9 +379,15 @@ void http_drain(http_server *s, double max_seconds)
         usleep(10000);
 }
 
+void http_flush_log(http_server *s)
+{
+    if (s) accesslog_flush(s->log);
+}
+
 void http_stop(http_server *s)
 {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    accesslog_destroy(s->log);
     free(s);
 }

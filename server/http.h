@@ -38,6 +38,10 @@ zs_status http_start(const http_config *cfg, hserver *h, http_server **out, zs_e
  * under way to finish. */
 void http_drain(http_server *s, double max_seconds);
 
+/* Writes the access-log lines gathered so far (the serve loop calls it
+ * every second). */
+void http_flush_log(http_server *s);
+
 /* Closes every connection, stops the threads and frees s; s may be NULL. */
 void http_stop(http_server *s);
 
