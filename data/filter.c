@@ -119,17 +119,6 @@ zs_status filter_set(carrier_filter *f, const char *name, const char *value, boo
     return ZS_OK;
 }
 
-static int kind_bit(const char *kind)
-{
-    return kind ? code_bit(kind_names, kind, strlen(kind)) : -1;
-}
-
-/* Bit of code in choices, or -1 (for a NULL or unknown code). */
-static int value_bit(const layer_choice *choices, const char *code)
-{
-    return code ? choice_bit(choices, code, strlen(code)) : -1;
-}
-
 /* The area on offer: vacant floor area of a building, the land of a parcel
  * or park. */
 static double offered_area(const snap_carrier *c)
@@ -145,30 +134,19 @@ static double monthly_rent(const snap_carrier *c)
     return c->rent_yuan_m2_day * 30.0;
 }
 
-bool filter_match(const carrier_filter *f, const snapshot *snap, const snap_carrier *c)
+bool filter_match(const carrier_filter *f, const snap_carrier *c)
 {
-    if (f->kinds && !(kind_bit(c->kind) >= 0 && (f->kinds >> kind_bit(c->kind) & 1))) return false;
-    if (f->land_uses) {
-        int b = value_bit(layer_land_use_choices, c->land_use);
-        if (b < 0 || !(f->land_uses >> b & 1)) return false;
-    }
-    if (f->statuses) {
-        int b = value_bit(layer_status_choices, c->status);
-        if (b < 0 || !(f->statuses >> b & 1)) return false;
-    }
+    if (f->kinds && !(f->kinds & c->kind_mask)) return false;
+    if (f->land_uses && !(f->land_uses & c->land_use_mask)) return false;
+    if (f->statuses && !(f->statuses & c->status_mask)) return false;
     if (f->park[0]) {
         bool in_park = (c->park_id && strcmp(c->park_id, f->park) == 0) ||
-                       (strcmp(c->kind, "park") == 0 && strcmp(c->id, f->park) == 0);
+                       (c->kind_mask == 1u && strcmp(c->id, f->park) == 0);
         if (!in_park) return false;
     }
-    if (f->industries) {
-        uint32_t mask = c->industry_mask;
-        if (!mask && c->park_id) {
-            const snap_carrier *park = snapshot_carrier_by_id(snap, c->park_id);
-            if (park) mask = park->industry_mask;
-        }
-        if (!(mask & f->industries)) return false;
-    }
+    if (f->industries &&
+        !((c->industry_mask ? c->industry_mask : c->park_industry_mask) & f->industries))
+        return false;
     if (!isnan(f->min_area_m2) && !(offered_area(c) >= f->min_area_m2)) return false;
     if (!isnan(f->max_rent_yuan_m2_month) && !(monthly_rent(c) <= f->max_rent_yuan_m2_month))
         return false;

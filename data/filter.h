@@ -36,8 +36,9 @@ zs_status filter_set(carrier_filter *f, const char *name, const char *value, boo
 /* True when f has no condition. */
 bool filter_is_empty(const carrier_filter *f);
 
-/* True when the carrier passes; park is looked up in snap for industries. */
-bool filter_match(const carrier_filter *f, const snapshot *snap, const snap_carrier *c);
+/* True when the carrier passes. Compares bits the snapshot made, no strings
+ * (but the park id, when f names a park). */
+bool filter_match(const carrier_filter *f, const snap_carrier *c);
 
 /* A canonical text of the filter ("" for none), equal for equal filters:
  * a cache key. Writes at most size bytes. */

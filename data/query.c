@@ -428,7 +428,7 @@ typedef struct {
 static void consider(search_ctx *sc, const snap_layer *l, uint32_t feature)
 {
     const snap_carrier *c = &l->carriers[feature];
-    if (!filter_match(sc->filter, sc->snap, c)) return;
+    if (!filter_match(sc->filter, c)) return;
     if (sc->q->len && !contains(c->id, sc->q) && !contains(c->name_zh, sc->q) &&
         !contains(c->name_en, sc->q))
         return;

@@ -526,6 +526,22 @@ static uint32_t industry_mask(const loader *ld, const char *list)
     return mask;
 }
 
+/* Bit i when code is choice i (codes are the choices' own pointers). */
+static uint32_t choice_mask(const layer_choice *choices, const char *code)
+{
+    for (unsigned i = 0; code && i < 32 && choices[i].code; i++)
+        if (strcmp(choices[i].code, code) == 0) return 1u << i;
+    return 0;
+}
+
+static uint32_t kind_mask(const char *kind)
+{
+    static const char *const kinds[] = {"park", "parcel", "building", "factory"};
+    for (unsigned i = 0; i < 4; i++)
+        if (strcmp(kinds[i], kind) == 0) return 1u << i;
+    return 0;
+}
+
 static bool add_carrier(loader *ld, const store_row *row, const char *id, uint32_t index)
 {
     snap_carrier *c = &ld->carriers[index];
@@ -554,6 +570,9 @@ static bool add_carrier(loader *ld, const store_row *row, const char *id, uint32
         !keep(ld, industries, &c->industries))
         return false;
     c->industry_mask = industry_mask(ld, industries);
+    c->kind_mask = kind_mask(c->kind);
+    c->status_mask = choice_mask(layer_status_choices, c->status);
+    c->land_use_mask = choice_mask(layer_land_use_choices, c->land_use);
     c->area_m2 = value_number(ld, row, fx->area_m2);
     c->gross_area_m2 = value_number(ld, row, fx->gross_area_m2);
     c->vacant_area_m2 = value_number(ld, row, fx->vacant_area_m2);
@@ -570,10 +589,12 @@ static bool add_carrier(loader *ld, const store_row *row, const char *id, uint32
     /* The park: its id string is shared with the park's own. */
     const char *park_ref = value_text(row, fx->park);
     const snap_carrier *park = park_ref ? find_park(ld, park_ref) : NULL;
-    if (park)
+    if (park) {
         c->park_id = park->id;
-    else if (!keep(ld, park_ref, &c->park_id))
+        c->park_industry_mask = park->industry_mask;
+    } else if (!keep(ld, park_ref, &c->park_id)) {
         return false;
+    }
 
     size_t nphotos;
     if (!carrier_photos(ld, id, &nphotos)) return false;

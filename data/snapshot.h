@@ -61,11 +61,17 @@ typedef struct {
     const char *id;
     const char *kind; /* "park" | "parcel" | "building" | "factory" */
     const char *name_zh, *name_en;
-    const char *status;                   /* a code of layer_status_choices */
-    const char *park_id;                  /* parcels and buildings: the park they lie in */
-    const char *land_use;                 /* parcels: a code of layer_land_use_choices */
-    const char *industries;               /* comma-separated codes of layer_industry_choices */
-    uint32_t industry_mask;               /* bit i: industries names layer_industry_choices[i] */
+    const char *status;     /* a code of layer_status_choices */
+    const char *park_id;    /* parcels and buildings: the park they lie in */
+    const char *land_use;   /* parcels: a code of layer_land_use_choices */
+    const char *industries; /* comma-separated codes of layer_industry_choices */
+    uint32_t industry_mask; /* bit i: industries names layer_industry_choices[i] */
+    /* The codes again as bits, so that a search tests a filter without
+     * comparing strings: kind_mask bit 0 park, 1 parcel, 2 building, 3
+     * factory; status_mask and land_use_mask bit i for choice i of
+     * layer_status_choices / layer_land_use_choices (0 when absent);
+     * park_industry_mask is the industry_mask of the park it lies in. */
+    uint32_t kind_mask, status_mask, land_use_mask, park_industry_mask;
     double area_m2;                       /* parks: planned area; parcels: land area; m² */
     double gross_area_m2, vacant_area_m2; /* buildings: floor area, m² */
     double rent_yuan_m2_day;              /* offices: 元 per m² per day */
