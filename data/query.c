@@ -357,60 +357,50 @@ static unsigned char fold(unsigned char c)
 typedef struct {
     char text[QUERY_Q_MAX + 1]; /* folded, NUL-terminated */
     size_t len;                 /* 0: no text condition */
-    bool letters;               /* it has ASCII letters: compare folded */
-    char first[3];              /* the bytes that can start a match: "x" or "tT" */
 } needle;
 
 static needle needle_make(const char *q, size_t n)
 {
     needle nd = {.len = n};
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = fold((unsigned char)q[i]);
-        nd.text[i] = (char)c;
-        if (c >= 'a' && c <= 'z') nd.letters = true;
-    }
-    nd.first[0] = nd.text[0];
-    if (nd.text[0] >= 'a' && nd.text[0] <= 'z') nd.first[1] = (char)(nd.text[0] - ('a' - 'A'));
+    for (size_t i = 0; i < n; i++)
+        nd.text[i] = (char)fold((unsigned char)q[i]);
     return nd;
 }
 
-/* True when h starts with the n bytes of t (folded) once folded. */
-static bool starts_folded(const char *h, const char *t, size_t n)
+/* The first match of the needle in text[pos, end), or NULL. memchr looks
+ * for the needle's last byte (in Chinese text the UTF-8 lead bytes repeat,
+ * the last bytes much less), memcmp checks the rest. The text holds NULs
+ * between names and the needle none, so a match never spans two names. */
+static const char *find_text(const char *text, size_t pos, size_t end, const needle *q)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!h[i] || fold((unsigned char)h[i]) != (unsigned char)t[i]) return false;
-    return true;
-}
-
-/* True when the needle's text follows its first byte at h. */
-static bool rest_matches(const char *h, const needle *q)
-{
-    if (q->letters) return starts_folded(h + 1, q->text + 1, q->len - 1);
-    return strncmp(h + 1, q->text + 1, q->len - 1) == 0;
-}
-
-/* True when hay (may be NULL) contains the needle, ASCII case ignored: the
- * C library's strchr finds the candidate first bytes (both cases of a
- * letter), the rest is compared here. */
-static bool contains(const char *hay, const needle *q)
-{
-    if (!hay) return false;
-    if (!q->first[1]) {
-        for (const char *h = strchr(hay, q->first[0]); h; h = strchr(h + 1, q->first[0]))
-            if (rest_matches(h, q)) return true;
-        return false;
+    size_t k = q->len - 1;
+    const char *p = text + pos + k, *stop = text + end;
+    while (p < stop && (p = memchr(p, (unsigned char)q->text[k], (size_t)(stop - p)))) {
+        if (memcmp(p - k, q->text, k) == 0) return p - k;
+        p++;
     }
-    const char *lo = strchr(hay, q->first[0]), *up = strchr(hay, q->first[1]);
-    while (lo || up) {
-        bool take_lo = lo && (!up || lo < up);
-        const char *h = take_lo ? lo : up;
-        if (rest_matches(h, q)) return true;
-        if (take_lo)
-            lo = strchr(lo + 1, q->first[0]);
+    return NULL;
+}
+
+/* The carrier whose search text holds byte offset at. */
+static uint32_t carrier_at(const snap_layer *l, size_t at)
+{
+    uint32_t lo = 0, hi = l->nfeatures; /* search_start[lo] <= at < search_start[hi] */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->search_start[mid] <= at)
+            lo = mid;
         else
-            up = strchr(up + 1, q->first[1]);
+            hi = mid;
     }
-    return false;
+    return lo;
+}
+
+/* True when carrier f of l has the needle in its id or names. */
+static bool carrier_has_text(const snap_layer *l, uint32_t f, const needle *q)
+{
+    return l->search_text &&
+           find_text(l->search_text, l->search_start[f], l->search_start[f + 1], q) != NULL;
 }
 
 typedef struct {
@@ -425,13 +415,11 @@ typedef struct {
     bool failed;    /* out of memory */
 } search_ctx;
 
-static void consider(search_ctx *sc, const snap_layer *l, uint32_t feature)
+static void consider(search_ctx *sc, const snap_layer *l, uint32_t feature, bool check_text)
 {
     const snap_carrier *c = &l->carriers[feature];
     if (!filter_match(sc->filter, c)) return;
-    if (sc->q->len && !contains(c->id, sc->q) && !contains(c->name_zh, sc->q) &&
-        !contains(c->name_en, sc->q))
-        return;
+    if (check_text && sc->q->len && !carrier_has_text(l, feature, sc->q)) return;
     if (sc->has_box && !feature_touches_box(l, &l->features[feature], &sc->box)) return;
     if (sc->n == sc->cap) {
         size_t cap = sc->cap ? sc->cap * 2 : 1024;
@@ -444,22 +432,6 @@ static void consider(search_ctx *sc, const snap_layer *l, uint32_t feature)
         sc->cap = cap;
     }
     sc->v[sc->n++] = c;
-}
-
-/* A text search reads each carrier's id and names, which lie in the
- * snapshot's string arena between the profiles, a cache miss each: asking
- * for them a few carriers ahead overlaps the misses (on the demo district,
- * under load, the median q search went from about 5 ms to 1 ms). */
-#define PREFETCH_AHEAD 8
-static void prefetch_names(const snap_carrier *c)
-{
-#if defined(__GNUC__)
-    __builtin_prefetch(c->id);
-    if (c->name_zh) __builtin_prefetch(c->name_zh);
-    if (c->name_en) __builtin_prefetch(c->name_en);
-#else
-    (void)c;
-#endif
 }
 
 static bool mark_seen(const snap_layer *l, uint32_t feature, void *ctx)
@@ -479,12 +451,22 @@ static int cmp_carrier_ptr(const void *a, const void *b)
  * marks the index's hits in a bitmap first, so that the order is the same. */
 static void search_layer(search_ctx *sc, const snap_layer *l)
 {
-    if (!sc->has_box) {
-        for (uint32_t f = 0; f < l->nfeatures && !sc->failed; f++) {
-            if (sc->q->len && f + PREFETCH_AHEAD < l->nfeatures)
-                prefetch_names(&l->carriers[f + PREFETCH_AHEAD]);
-            consider(sc, l, f);
+    if (!sc->has_box && sc->q->len) {
+        /* a text search finds its matches in the layer's search text, one
+         * run of memory, and tests only those carriers */
+        size_t end = l->search_text ? l->search_start[l->nfeatures] : 0;
+        for (size_t pos = 0; pos < end && !sc->failed;) {
+            const char *hit = find_text(l->search_text, pos, end, sc->q);
+            if (!hit) break;
+            uint32_t f = carrier_at(l, (size_t)(hit - l->search_text));
+            consider(sc, l, f, false);
+            pos = l->search_start[f + 1];
         }
+        return;
+    }
+    if (!sc->has_box) {
+        for (uint32_t f = 0; f < l->nfeatures && !sc->failed; f++)
+            consider(sc, l, f, false);
         return;
     }
     size_t words = ((size_t)l->nfeatures + 63) / 64;
@@ -497,7 +479,7 @@ static void search_layer(search_ctx *sc, const snap_layer *l)
     for (size_t w = 0; w < words && !sc->failed; w++) {
         if (!sc->seen[w]) continue;
         for (unsigned bit = 0; bit < 64; bit++)
-            if (sc->seen[w] >> bit & 1) consider(sc, l, (uint32_t)(w * 64 + bit));
+            if (sc->seen[w] >> bit & 1) consider(sc, l, (uint32_t)(w * 64 + bit), true);
     }
     free(sc->seen);
     sc->seen = NULL;
@@ -604,8 +586,8 @@ zs_status query_search(const snapshot *s, const query_search_args *a, zs_buf *ou
         sc.box = (sidx_box){merc_x(a->west), merc_y(a->south), merc_x(a->east), merc_y(a->north)};
 
     /* one run per layer, in feature order, which is normally already id
-     * order (sources read in id order): checking costs one comparison per
-     * match, sorting only when needed */
+     * order (sources read in id order; the snapshot knows): sorted only when
+     * not */
     static const layer_id carrier_layers[] = {LAYER_PARKS, LAYER_PARCELS, LAYER_BUILDINGS};
     size_t run_end[3];
     for (size_t i = 0; i < 3; i++) {
@@ -613,10 +595,8 @@ zs_status query_search(const snapshot *s, const query_search_args *a, zs_buf *ou
         if (layer_wanted(&a->filter, carrier_layers[i]))
             search_layer(&sc, snapshot_layer(s, carrier_layers[i]));
         run_end[i] = sc.n;
-        bool sorted = true;
-        for (size_t k = start + 1; k < sc.n && sorted; k++)
-            sorted = strcmp(sc.v[k - 1]->id, sc.v[k]->id) < 0;
-        if (!sorted) qsort(sc.v + start, sc.n - start, sizeof *sc.v, cmp_carrier_ptr);
+        if (!snapshot_layer(s, carrier_layers[i])->ids_sorted)
+            qsort(sc.v + start, sc.n - start, sizeof *sc.v, cmp_carrier_ptr);
     }
     if (sc.failed) {
         free(sc.v);

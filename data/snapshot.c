@@ -93,6 +93,8 @@ static void snapshot_free(snapshot *s)
         free((void *)l->contexts);
         free((void *)l->parts);
         free((void *)l->xy);
+        free((void *)l->search_text);
+        free((void *)l->search_start);
         sidx_destroy((sidx *)l->index);
     }
     free((void *)s->by_id);
@@ -661,6 +663,50 @@ static bool read_row(const store_row *row, void *ctx)
     return true;
 }
 
+/* Appends s (may be NULL) folded and a NUL to text at *len. */
+static void put_search(char *text, size_t *len, const char *s)
+{
+    for (; s && *s; s++)
+        text[(*len)++] = *s >= 'A' && *s <= 'Z' ? (char)(*s + ('a' - 'A')) : *s;
+    text[(*len)++] = '\0';
+}
+
+/* The layer's search text and whether its ids are in order (snap_layer). */
+static zs_status build_search_text(loader *ld, snap_layer *l)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < l->nfeatures; i++) {
+        const snap_carrier *c = &l->carriers[i];
+        total += strlen(c->id) + (c->name_zh ? strlen(c->name_zh) : 0) +
+                 (c->name_en ? strlen(c->name_en) : 0) + 3;
+    }
+    if (total > UINT32_MAX)
+        return zs_fail(ld->err, ZS_ENOMEM, "%s: too much text to search", ld->info->name);
+    char *text = malloc(total ? total : 1);
+    uint32_t *start = malloc(((size_t)l->nfeatures + 1) * sizeof *start);
+    if (!text || !start) {
+        free(text);
+        free(start);
+        return zs_fail(ld->err, ZS_ENOMEM, "out of memory indexing %s", ld->info->name);
+    }
+    size_t len = 0;
+    for (uint32_t i = 0; i < l->nfeatures; i++) {
+        const snap_carrier *c = &l->carriers[i];
+        start[i] = (uint32_t)len;
+        put_search(text, &len, c->id);
+        put_search(text, &len, c->name_zh);
+        put_search(text, &len, c->name_en);
+    }
+    start[l->nfeatures] = (uint32_t)len;
+    l->ids_sorted = true;
+    for (uint32_t i = 1; i < l->nfeatures && l->ids_sorted; i++)
+        l->ids_sorted = strcmp(l->carriers[i - 1].id, l->carriers[i].id) < 0;
+    l->search_text = text;
+    l->search_start = start;
+    ld->s->memory += total + ((size_t)l->nfeatures + 1) * sizeof *start;
+    return ZS_OK;
+}
+
 /* Finishes the layer being read: trims its arrays, builds its index and
  * hands everything to the snapshot. */
 static zs_status finish_layer(loader *ld)
@@ -698,7 +744,7 @@ static zs_status finish_layer(loader *ld)
     if (!ix) return zs_fail(ld->err, ZS_ENOMEM, "out of memory indexing %s", ld->info->name);
     l->index = ix;
     s->memory += sidx_memory(ix);
-    return ZS_OK;
+    return l->carriers ? build_search_text(ld, l) : ZS_OK;
 }
 
 static void resolve_fields(loader *ld)

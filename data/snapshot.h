@@ -109,6 +109,14 @@ typedef struct {
     uint32_t npoints;
     const snap_xy *xy; /* EPSG:3857 metres */
     const sidx *index; /* over features[i].bbox, item i = feature i */
+    /* Carrier layers, for text search: each carrier's id, name_zh and
+     * name_en with ASCII letters lower-cased, a NUL after each, carrier
+     * after carrier, so a search reads one run of memory; carrier i's are
+     * search_text[search_start[i], search_start[i + 1]) (nfeatures + 1
+     * entries). NULL for context layers. */
+    const char *search_text;
+    const uint32_t *search_start;
+    bool ids_sorted; /* carrier layers: features in strcmp order of their ids */
 } snap_layer;
 
 /* Loads a snapshot of everything src holds. The data version is read before

@@ -581,6 +581,9 @@ static void check_bbox(const snapshot *s)
 {
     /* around P02: the park and what lies in it */
     CHECK_SEARCH(s, "B-003,B-004,B-005,P02,PC-004,PC-005", "bbox", "117.209,34.259,117.231,34.276");
+    /* text inside a bbox: the index's hits tested one by one */
+    CHECK_SEARCH(s, "B-004", "bbox", "117.209,34.259,117.231,34.276", "q", "厂房");
+    CHECK_SEARCH(s, "B-003,P02", "bbox", "117.209,34.259,117.231,34.276", "q", "医疗");
     /* touching counts: a box that only touches B-004's east edge at one corner */
     CHECK_SEARCH(s, "B-004,P02", "bbox", "117.222,34.267,117.2225,34.2675");
     /* inside P01's bounding box but wholly in its hole: not P01 */
