@@ -108,6 +108,7 @@ zs_status filter_set(carrier_filter *f, const char *name, const char *value, boo
         if (len >= sizeof f->park)
             return zs_fail(err, ZS_EINVAL, "park: id longer than %zu bytes", sizeof f->park - 1);
         memcpy(f->park, value, len + 1);
+        f->park_key = len ? snap_park_key(f->park) : 0;
         return ZS_OK;
     }
     if (strcmp(name, "min_area") == 0) return set_number(&f->min_area_m2, name, value, err);
@@ -117,42 +118,6 @@ zs_status filter_set(carrier_filter *f, const char *name, const char *value, boo
         return set_number(&f->min_clear_height_m, name, value, err);
     *known = false;
     return ZS_OK;
-}
-
-/* The area on offer: vacant floor area of a building, the land of a parcel
- * or park. */
-static double offered_area(const snap_carrier *c)
-{
-    if (!isnan(c->vacant_area_m2)) return c->vacant_area_m2;
-    return c->area_m2;
-}
-
-/* Rent per m² per month: offices quote per day. */
-static double monthly_rent(const snap_carrier *c)
-{
-    if (!isnan(c->rent_yuan_m2_month)) return c->rent_yuan_m2_month;
-    return c->rent_yuan_m2_day * 30.0;
-}
-
-bool filter_match(const carrier_filter *f, const snap_carrier *c)
-{
-    if (f->kinds && !(f->kinds & c->kind_mask)) return false;
-    if (f->land_uses && !(f->land_uses & c->land_use_mask)) return false;
-    if (f->statuses && !(f->statuses & c->status_mask)) return false;
-    if (f->park[0]) {
-        bool in_park = (c->park_id && strcmp(c->park_id, f->park) == 0) ||
-                       (c->kind_mask == 1u && strcmp(c->id, f->park) == 0);
-        if (!in_park) return false;
-    }
-    if (f->industries &&
-        !((c->industry_mask ? c->industry_mask : c->park_industry_mask) & f->industries))
-        return false;
-    if (!isnan(f->min_area_m2) && !(offered_area(c) >= f->min_area_m2)) return false;
-    if (!isnan(f->max_rent_yuan_m2_month) && !(monthly_rent(c) <= f->max_rent_yuan_m2_month))
-        return false;
-    if (!isnan(f->min_clear_height_m) && !(c->clear_height_m >= f->min_clear_height_m))
-        return false;
-    return true;
 }
 
 void filter_canonical(const carrier_filter *f, char *out, size_t size)

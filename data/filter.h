@@ -8,8 +8,10 @@
 #include "error.h"
 #include "snapshot.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     uint32_t kinds;      /* bit per kind (park, parcel, building, factory); 0: any */
@@ -18,6 +20,7 @@ typedef struct {
     uint32_t industries; /* bit per layer_industry_choices entry; 0: any (a carrier matches
                             when it, or its park, has one of them) */
     char park[64];       /* park id; "": any */
+    uint64_t park_key;   /* snap_park_key(park), set with it */
     double min_area_m2;  /* NAN: none; compared with available, else total area */
     double max_rent_yuan_m2_month; /* NAN: none; offices' daily rent counts times 30 */
     double min_clear_height_m;     /* NAN: none; only factories can match */
@@ -36,9 +39,29 @@ zs_status filter_set(carrier_filter *f, const char *name, const char *value, boo
 /* True when f has no condition. */
 bool filter_is_empty(const carrier_filter *f);
 
-/* True when the carrier passes. Compares bits the snapshot made, no strings
- * (but the park id, when f names a park). */
-bool filter_match(const carrier_filter *f, const snap_carrier *c);
+/* True when carrier c, whose filter row (snap_layer.filter_rows) is r,
+ * passes. Reads only r, but for c's park and id when f names a park.
+ * Inline: a search calls it for every carrier of a layer. */
+static inline bool filter_match(const carrier_filter *f, const snap_filter_row *r,
+                                const snap_carrier *c)
+{
+    if (f->kinds && !(f->kinds & r->kind_mask)) return false;
+    if (f->land_uses && !(f->land_uses & r->land_use_mask)) return false;
+    if (f->statuses && !(f->statuses & r->status_mask)) return false;
+    if (f->industries && !(f->industries & r->industry_mask)) return false;
+    if (!isnan(f->min_area_m2) && !(r->offered_area_m2 >= f->min_area_m2)) return false;
+    if (!isnan(f->max_rent_yuan_m2_month) && !(r->rent_yuan_m2_month <= f->max_rent_yuan_m2_month))
+        return false;
+    if (!isnan(f->min_clear_height_m) && !(r->clear_height_m >= f->min_clear_height_m))
+        return false;
+    if (f->park[0]) {
+        if (r->park_key != f->park_key) return false;
+        bool in_park = (c->park_id && strcmp(c->park_id, f->park) == 0) ||
+                       (r->kind_mask == 1u && strcmp(c->id, f->park) == 0);
+        if (!in_park) return false;
+    }
+    return true;
+}
 
 /* A canonical text of the filter ("" for none), equal for equal filters:
  * a cache key. Writes at most size bytes. */

@@ -382,20 +382,6 @@ static const char *find_text(const char *text, size_t pos, size_t end, const nee
     return NULL;
 }
 
-/* The carrier whose search text holds byte offset at. */
-static uint32_t carrier_at(const snap_layer *l, size_t at)
-{
-    uint32_t lo = 0, hi = l->nfeatures; /* search_start[lo] <= at < search_start[hi] */
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (l->search_start[mid] <= at)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* True when carrier f of l has the needle in its id or names. */
 static bool carrier_has_text(const snap_layer *l, uint32_t f, const needle *q)
 {
@@ -418,7 +404,7 @@ typedef struct {
 static void consider(search_ctx *sc, const snap_layer *l, uint32_t feature, bool check_text)
 {
     const snap_carrier *c = &l->carriers[feature];
-    if (!filter_match(sc->filter, c)) return;
+    if (!filter_match(sc->filter, &l->filter_rows[feature], c)) return;
     if (check_text && sc->q->len && !carrier_has_text(l, feature, sc->q)) return;
     if (sc->has_box && !feature_touches_box(l, &l->features[feature], &sc->box)) return;
     if (sc->n == sc->cap) {
@@ -455,10 +441,14 @@ static void search_layer(search_ctx *sc, const snap_layer *l)
         /* a text search finds its matches in the layer's search text, one
          * run of memory, and tests only those carriers */
         size_t end = l->search_text ? l->search_start[l->nfeatures] : 0;
-        for (size_t pos = 0; pos < end && !sc->failed;) {
+        uint32_t f = 0;
+        for (size_t pos = 0; pos < end && !sc->failed; f++) {
             const char *hit = find_text(l->search_text, pos, end, sc->q);
             if (!hit) break;
-            uint32_t f = carrier_at(l, (size_t)(hit - l->search_text));
+            /* hits only move forward: walk to the carrier holding this one */
+            size_t at = (size_t)(hit - l->search_text);
+            while (l->search_start[f + 1] <= at)
+                f++;
             consider(sc, l, f, false);
             pos = l->search_start[f + 1];
         }
@@ -595,7 +585,7 @@ zs_status query_search(const snapshot *s, const query_search_args *a, zs_buf *ou
         if (layer_wanted(&a->filter, carrier_layers[i]))
             search_layer(&sc, snapshot_layer(s, carrier_layers[i]));
         run_end[i] = sc.n;
-        if (!snapshot_layer(s, carrier_layers[i])->ids_sorted)
+        if (sc.n - start > 1 && !snapshot_layer(s, carrier_layers[i])->ids_sorted)
             qsort(sc.v + start, sc.n - start, sizeof *sc.v, cmp_carrier_ptr);
     }
     if (sc.failed) {

@@ -95,6 +95,7 @@ static void snapshot_free(snapshot *s)
         free((void *)l->xy);
         free((void *)l->search_text);
         free((void *)l->search_start);
+        free((void *)l->filter_rows);
         sidx_destroy((sidx *)l->index);
     }
     free((void *)s->by_id);
@@ -572,9 +573,6 @@ static bool add_carrier(loader *ld, const store_row *row, const char *id, uint32
         !keep(ld, industries, &c->industries))
         return false;
     c->industry_mask = industry_mask(ld, industries);
-    c->kind_mask = kind_mask(c->kind);
-    c->status_mask = choice_mask(layer_status_choices, c->status);
-    c->land_use_mask = choice_mask(layer_land_use_choices, c->land_use);
     c->area_m2 = value_number(ld, row, fx->area_m2);
     c->gross_area_m2 = value_number(ld, row, fx->gross_area_m2);
     c->vacant_area_m2 = value_number(ld, row, fx->vacant_area_m2);
@@ -591,12 +589,10 @@ static bool add_carrier(loader *ld, const store_row *row, const char *id, uint32
     /* The park: its id string is shared with the park's own. */
     const char *park_ref = value_text(row, fx->park);
     const snap_carrier *park = park_ref ? find_park(ld, park_ref) : NULL;
-    if (park) {
+    if (park)
         c->park_id = park->id;
-        c->park_industry_mask = park->industry_mask;
-    } else if (!keep(ld, park_ref, &c->park_id)) {
+    else if (!keep(ld, park_ref, &c->park_id))
         return false;
-    }
 
     size_t nphotos;
     if (!carrier_photos(ld, id, &nphotos)) return false;
@@ -671,8 +667,31 @@ static void put_search(char *text, size_t *len, const char *s)
     text[(*len)++] = '\0';
 }
 
-/* The layer's search text and whether its ids are in order (snap_layer). */
-static zs_status build_search_text(loader *ld, snap_layer *l)
+static snap_filter_row filter_row(const loader *ld, const snap_carrier *c)
+{
+    uint32_t industries = c->industry_mask;
+    if (!industries && c->park_id) {
+        const snap_carrier *park = find_park(ld, c->park_id);
+        if (park) industries = park->industry_mask;
+    }
+    return (snap_filter_row){
+        .kind_mask = kind_mask(c->kind),
+        .status_mask = choice_mask(layer_status_choices, c->status),
+        .land_use_mask = choice_mask(layer_land_use_choices, c->land_use),
+        .industry_mask = industries,
+        .park_key = c->park_id                     ? snap_park_key(c->park_id)
+                    : strcmp(c->kind, "park") == 0 ? snap_park_key(c->id)
+                                                   : 0,
+        .offered_area_m2 = !isnan(c->vacant_area_m2) ? c->vacant_area_m2 : c->area_m2,
+        .rent_yuan_m2_month =
+            !isnan(c->rent_yuan_m2_month) ? c->rent_yuan_m2_month : c->rent_yuan_m2_day * 30.0,
+        .clear_height_m = c->clear_height_m,
+    };
+}
+
+/* What searches read of a carrier layer: its filter rows and search text,
+ * and whether its ids are in order (snap_layer). */
+static zs_status build_search(loader *ld, snap_layer *l)
 {
     size_t total = 0;
     for (uint32_t i = 0; i < l->nfeatures; i++) {
@@ -684,14 +703,17 @@ static zs_status build_search_text(loader *ld, snap_layer *l)
         return zs_fail(ld->err, ZS_ENOMEM, "%s: too much text to search", ld->info->name);
     char *text = malloc(total ? total : 1);
     uint32_t *start = malloc(((size_t)l->nfeatures + 1) * sizeof *start);
-    if (!text || !start) {
+    snap_filter_row *rows = malloc((l->nfeatures ? l->nfeatures : 1) * sizeof *rows);
+    if (!text || !start || !rows) {
         free(text);
         free(start);
+        free(rows);
         return zs_fail(ld->err, ZS_ENOMEM, "out of memory indexing %s", ld->info->name);
     }
     size_t len = 0;
     for (uint32_t i = 0; i < l->nfeatures; i++) {
         const snap_carrier *c = &l->carriers[i];
+        rows[i] = filter_row(ld, c);
         start[i] = (uint32_t)len;
         put_search(text, &len, c->id);
         put_search(text, &len, c->name_zh);
@@ -703,7 +725,9 @@ static zs_status build_search_text(loader *ld, snap_layer *l)
         l->ids_sorted = strcmp(l->carriers[i - 1].id, l->carriers[i].id) < 0;
     l->search_text = text;
     l->search_start = start;
-    ld->s->memory += total + ((size_t)l->nfeatures + 1) * sizeof *start;
+    l->filter_rows = rows;
+    ld->s->memory +=
+        total + ((size_t)l->nfeatures + 1) * sizeof *start + l->nfeatures * sizeof *rows;
     return ZS_OK;
 }
 
@@ -744,7 +768,7 @@ static zs_status finish_layer(loader *ld)
     if (!ix) return zs_fail(ld->err, ZS_ENOMEM, "out of memory indexing %s", ld->info->name);
     l->index = ix;
     s->memory += sidx_memory(ix);
-    return l->carriers ? build_search_text(ld, l) : ZS_OK;
+    return l->carriers ? build_search(ld, l) : ZS_OK;
 }
 
 static void resolve_fields(loader *ld)

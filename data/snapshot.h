@@ -61,17 +61,11 @@ typedef struct {
     const char *id;
     const char *kind; /* "park" | "parcel" | "building" | "factory" */
     const char *name_zh, *name_en;
-    const char *status;     /* a code of layer_status_choices */
-    const char *park_id;    /* parcels and buildings: the park they lie in */
-    const char *land_use;   /* parcels: a code of layer_land_use_choices */
-    const char *industries; /* comma-separated codes of layer_industry_choices */
-    uint32_t industry_mask; /* bit i: industries names layer_industry_choices[i] */
-    /* The codes again as bits, so that a search tests a filter without
-     * comparing strings: kind_mask bit 0 park, 1 parcel, 2 building, 3
-     * factory; status_mask and land_use_mask bit i for choice i of
-     * layer_status_choices / layer_land_use_choices (0 when absent);
-     * park_industry_mask is the industry_mask of the park it lies in. */
-    uint32_t kind_mask, status_mask, land_use_mask, park_industry_mask;
+    const char *status;                   /* a code of layer_status_choices */
+    const char *park_id;                  /* parcels and buildings: the park they lie in */
+    const char *land_use;                 /* parcels: a code of layer_land_use_choices */
+    const char *industries;               /* comma-separated codes of layer_industry_choices */
+    uint32_t industry_mask;               /* bit i: industries names layer_industry_choices[i] */
     double area_m2;                       /* parks: planned area; parcels: land area; m² */
     double gross_area_m2, vacant_area_m2; /* buildings: floor area, m² */
     double rent_yuan_m2_day;              /* offices: 元 per m² per day */
@@ -88,6 +82,31 @@ typedef struct {
     layer_id layer;           /* where its feature is: */
     uint32_t feature;         /* snap_layer.features[feature] of that layer */
 } snap_carrier;
+
+/* What a search filter tests of a carrier, packed apart from the carriers
+ * (40 bytes against their ~230), so that a search scanning every carrier
+ * reads one short run of memory and compares no strings: the codes as bits
+ * (kind: bit 0 park, 1 parcel, 2 building, 3 factory; status and land use:
+ * bit i for choice i of layer_status_choices / layer_land_use_choices; 0
+ * when absent), the industries (its own, else its park's), its park's key,
+ * and the numbers a filter bounds. */
+typedef struct {
+    uint32_t kind_mask, status_mask, land_use_mask, industry_mask;
+    uint64_t park_key;         /* snap_park_key() of its park's id (a park: its own); 0: none */
+    double offered_area_m2;    /* vacant floor area, else the land's area; NAN: unknown */
+    double rent_yuan_m2_month; /* monthly; offices' daily rent times 30; NAN: unknown */
+    double clear_height_m;     /* NAN: unknown or not a factory */
+} snap_filter_row;
+
+/* A 64-bit key of a park id (never 0), so that a filter naming a park
+ * compares numbers; equal keys are confirmed with the ids. */
+static inline uint64_t snap_park_key(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ? h : 1;
+}
 
 /* A boundary, road or water feature. */
 typedef struct {
@@ -116,7 +135,8 @@ typedef struct {
      * entries). NULL for context layers. */
     const char *search_text;
     const uint32_t *search_start;
-    bool ids_sorted; /* carrier layers: features in strcmp order of their ids */
+    const snap_filter_row *filter_rows; /* carrier layers: nfeatures entries; NULL otherwise */
+    bool ids_sorted;                    /* carrier layers: features in strcmp order of their ids */
 } snap_layer;
 
 /* Loads a snapshot of everything src holds. The data version is read before

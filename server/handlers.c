@@ -232,7 +232,7 @@ static zs_status styleset_load(const char *dir, styleset **out, zs_error *err)
             free(s->names[i]);
             continue;
         }
-        s->hashes[kept] = fnv1a(json, len, FNV_SEED);
+        s->hashes[kept] = hash64(json, len, HASH_SEED);
         free(json);
         s->names[kept] = s->names[i];
         s->styles[kept++] = sty;

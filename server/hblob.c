@@ -3,22 +3,30 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* FNV-1a, 64 bits: ETags and cache keys. */
-uint64_t fnv1a(const void *data, size_t len, uint64_t h)
+uint64_t hash64(const void *data, size_t len, uint64_t h)
 {
     const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
     }
-    return h;
+    uint64_t tail = len; /* the length tells "ab" from "ab\0" */
+    for (size_t i = 0; i < len; i++)
+        tail |= (uint64_t)p[i] << (8 * (i + 1));
+    h = (h ^ tail) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 void make_etag(char *out, size_t size, char prefix, const void *data, size_t len,
                const char *suffix)
 {
-    snprintf(out, size, "\"%c%016llx%s\"", prefix, (unsigned long long)fnv1a(data, len, FNV_SEED),
+    snprintf(out, size, "\"%c%016llx%s\"", prefix, (unsigned long long)hash64(data, len, HASH_SEED),
              suffix);
 }
 

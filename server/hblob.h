@@ -12,9 +12,10 @@
 
 typedef struct hblob hblob;
 
-/* FNV-1a, 64 bits, continuing from h (start with FNV_SEED). */
-uint64_t fnv1a(const void *data, size_t len, uint64_t h);
-#define FNV_SEED 0xcbf29ce484222325ull
+/* A 64-bit hash of the bytes, 8 at a time, continuing from h (start with
+ * HASH_SEED): ETags, cache keys, style versions. Not for adversaries. */
+uint64_t hash64(const void *data, size_t len, uint64_t h);
+#define HASH_SEED 0xcbf29ce484222325ull
 
 /* Writes "\"<prefix><16 hex digits of the bytes' hash><suffix>\"" to out. */
 void make_etag(char *out, size_t size, char prefix, const void *data, size_t len,

@@ -163,10 +163,10 @@ static bool key_ok(const tc_key *k, const char **variant)
 
 static uint64_t key_hash(const char *style, uint64_t style_hash, const char *variant, tile_coord t)
 {
-    uint64_t h = fnv1a(style, strlen(style) + 1, FNV_SEED);
-    h = fnv1a(variant, strlen(variant) + 1, h);
+    uint64_t h = hash64(style, strlen(style) + 1, HASH_SEED);
+    h = hash64(variant, strlen(variant) + 1, h);
     uint64_t v[3] = {style_hash, (uint64_t)t.z, (uint64_t)t.x << 32 | t.y};
-    h = fnv1a(v, sizeof v, h);
+    h = hash64(v, sizeof v, h);
     /* FNV's low bits are weak; the table indexes by them */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;

@@ -350,7 +350,10 @@ static bool ensure_pts(render_ctx *ctx, size_t n)
 static bool feature_passes(render_ctx *ctx, const style_layer *sl, const feature_ref *ref,
                            style_ctx *sc)
 {
-    if (ref->c && ctx->req->filter && !filter_match(ctx->req->filter, ref->c)) return false;
+    if (ref->c && ctx->req->filter &&
+        !filter_match(ctx->req->filter, &ref->layer->filter_rows[ref->f - ref->layer->features],
+                      ref->c))
+        return false;
     return style_eval_filter(sl->filter, sc);
 }
 
