@@ -659,46 +659,57 @@ static void respond_busy(hresponse *r, const char *detail)
  * response is left pending and hserver_finish() completes it. */
 static void handle_tile(hserver *h, const hrequest *req, const route *rt, hresponse *r)
 {
-    tile_job *job = calloc(1, sizeof *job);
-    if (!job) {
-        respond_error(r, 500, "out of memory");
-        return;
-    }
-    job->h = h;
-    job->ss = styles_acquire(h);
+    /* the key on the stack: a cached tile costs no allocation */
+    char heat_name[ROUTE_STYLE_MAX + 16], variant[ROUTE_FILTER_KEY_MAX + 8];
+    const char *name = rt->style;
+    styleset *ss = styles_acquire(h);
+    const style *st;
     if (rt->kind == ROUTE_HEAT) {
-        snprintf(job->style_name, sizeof job->style_name, "heat-%s", route_metric_name(rt->metric));
-        if (!(job->st = styleset_find(job->ss, job->style_name))) {
+        snprintf(heat_name, sizeof heat_name, "heat-%s", route_metric_name(rt->metric));
+        name = heat_name;
+        if (!(st = styleset_find(ss, name))) {
             char detail[200];
-            snprintf(detail, sizeof detail, "no heat style '%s' is loaded", job->style_name);
+            snprintf(detail, sizeof detail, "no heat style '%s' is loaded", name);
             respond_error(r, 404, detail);
         }
-        job->filtered = rt->filter_key[0] != '\0';
-        job->filter = rt->filter;
-        snprintf(job->variant, sizeof job->variant, "%s%s%s", rt->scale == 2 ? "@2x" : "",
-                 rt->scale == 2 && job->filtered ? "|" : "", rt->filter_key);
     } else {
-        snprintf(job->style_name, sizeof job->style_name, "%s", rt->style);
-        job->st = find_map_style(job->ss, rt->style, r);
-        snprintf(job->variant, sizeof job->variant, "%s", rt->scale == 2 ? "@2x" : "");
+        st = find_map_style(ss, name, r);
     }
-    if (!job->st) {
-        free_tile_job(job);
+    if (!st) {
+        styleset_release(ss);
         return;
     }
-    job->scale = rt->scale;
-    job->key = (tc_key){.style = job->style_name,
-                        .style_hash = job->ss->hashes[styleset_index(job->ss, job->style_name)],
-                        .variant = job->variant,
-                        .t = {rt->z, rt->x, rt->y}};
+    bool filtered = rt->kind == ROUTE_HEAT && rt->filter_key[0];
+    const char *var = rt->scale == 2 ? "@2x" : "";
+    if (filtered) {
+        snprintf(variant, sizeof variant, "%s%s", rt->scale == 2 ? "@2x|" : "", rt->filter_key);
+        var = variant;
+    }
+    tc_key key = {.style = name,
+                  .style_hash = ss->hashes[styleset_index(ss, name)],
+                  .variant = var,
+                  .t = {rt->z, rt->x, rt->y}};
     bool from_disk = false;
-    hblob *b = tilecache_get(h->cache, &job->key, &from_disk);
+    hblob *b = tilecache_get(h->cache, &key, &from_disk);
     if (b) {
-        free_tile_job(job);
+        styleset_release(ss);
         r->cache = from_disk ? "disk" : "hit";
         respond_blob(req, r, b, CT_PNG);
         return;
     }
+    tile_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        styleset_release(ss);
+        respond_error(r, 500, "out of memory");
+        return;
+    }
+    *job = (tile_job){.h = h, .ss = ss, .st = st, .scale = rt->scale, .filtered = filtered};
+    if (filtered) job->filter = rt->filter;
+    snprintf(job->style_name, sizeof job->style_name, "%s", name);
+    snprintf(job->variant, sizeof job->variant, "%s", var);
+    job->key = key;
+    job->key.style = job->style_name;
+    job->key.variant = job->variant;
     r->cache = "miss";
     hpending *p = calloc(1, sizeof *p);
     if (!p) {
@@ -707,13 +718,13 @@ static void handle_tile(hserver *h, const hrequest *req, const route *rt, hrespo
         return;
     }
     job->snap = snapshot_slot_acquire(h->slot);
-    char key[ROUTE_STYLE_MAX + ROUTE_FILTER_KEY_MAX + 160];
-    snprintf(key, sizeof key, "%s|%016llx|%s|%d/%u/%u|v%lld", job->style_name,
+    char pool_key[ROUTE_STYLE_MAX + ROUTE_FILTER_KEY_MAX + 160];
+    snprintf(pool_key, sizeof pool_key, "%s|%016llx|%s|%d/%u/%u|v%lld", job->style_name,
              (unsigned long long)job->key.style_hash, job->variant, rt->z, (unsigned)rt->x,
              (unsigned)rt->y, (long long)snapshot_data_version(job->snap));
     *p = (hpending){.ready = req->ready, .ready_arg = req->ready_arg};
     r->pending = p;
-    render_job rj = {.key = key,
+    render_job rj = {.key = pool_key,
                      .deadline = req->deadline,
                      .run = run_tile_job,
                      .ctx = job,
