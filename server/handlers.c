@@ -157,8 +157,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads every NAME.json of dir; a style that fails is logged and left out.
- * Returns a new set with one reference. */
 /* Reads a whole file of at most max bytes into a new NUL-terminated buffer. */
 static char *read_small_file(const char *path, size_t max, size_t *len, zs_error *err)
 {
@@ -182,6 +180,8 @@ static char *read_small_file(const char *path, size_t max, size_t *len, zs_error
     return buf;
 }
 
+/* Loads every NAME.json of dir, each with the hash of its bytes; a style
+ * that fails is logged and left out. Returns a new set with one reference. */
 static zs_status styleset_load(const char *dir, styleset **out, zs_error *err)
 {
     DIR *d = opendir(dir);
@@ -1171,7 +1171,8 @@ static double style_reach(void *ctx, const char *name, uint64_t style_hash, int 
 /* Moves the tile cache from the digest it has (h->digest; NULL: unknown, all
  * tiles go) to snap's: drops the tiles within reach of what changed and of
  * styles that changed, and saves the new digest beside the disk cache. */
-static zs_status advance_cache(hserver *h, const snapshot *snap, const styleset *ss, zs_error *err)
+static zs_status advance_cache_to(hserver *h, const snapshot *snap, const styleset *ss,
+                                  zs_error *err)
 {
     digest *next;
     if (digest_build(snap, &next, err)) return err->status;
@@ -1203,21 +1204,37 @@ static zs_status advance_cache(hserver *h, const snapshot *snap, const styleset 
     return ZS_OK;
 }
 
+/* The same, and when that fails (a disk full, a digest that cannot be
+ * built) the whole cache goes instead and the digest is forgotten, so that
+ * no stale tile is ever served and the new data is published anyway. */
+static void advance_cache(hserver *h, const snapshot *snap, const styleset *ss)
+{
+    zs_error err = {0};
+    if (!advance_cache_to(h, snap, ss, &err)) return;
+    log_line("zsmap serve: the tile cache could not follow the change, dropping it: %s", err.msg);
+    digest_free(h->digest);
+    h->digest = NULL;
+    if (h->cache_dir) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", h->cache_dir, DIGEST_FILE);
+        unlink(path);
+    }
+    zs_error e2 = {0};
+    if (tilecache_advance(h->cache, snapshot_data_version(snap), NULL, 0, style_reach, (void *)ss,
+                          &e2))
+        log_line("zsmap serve: dropping the tile cache: %s", e2.msg);
+}
+
 /* Makes snap (may be NULL: keep the current one) and ss (may be NULL)
  * current, taking over their references, after moving the tile cache to
  * them. */
-static zs_status publish(hserver *h, snapshot *snap, styleset *ss, zs_error *err)
+static void publish(hserver *h, snapshot *snap, styleset *ss)
 {
     snapshot *cur = snap ? snapshot_retain(snap) : snapshot_slot_acquire(h->slot);
     styleset *sty = ss ? ss : styles_acquire(h);
-    zs_status st = advance_cache(h, cur, sty, err);
+    advance_cache(h, cur, sty);
     if (!ss) styleset_release(sty);
     snapshot_release(cur);
-    if (st) {
-        snapshot_release(snap);
-        styleset_release(ss);
-        return st;
-    }
     if (ss) {
         pthread_mutex_lock(&h->styles_lock);
         styleset *old = h->styles;
@@ -1233,7 +1250,6 @@ static zs_status publish(hserver *h, snapshot *snap, styleset *ss, zs_error *err
         h->published_at = wall_now();
         pthread_mutex_unlock(&h->lock);
     }
-    return ZS_OK;
 }
 
 zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err)
@@ -1244,7 +1260,7 @@ zs_status hserver_poll_data(hserver *h, bool *changed, zs_error *err)
     if (v == hserver_data_version(h)) return ZS_OK;
     snapshot *snap;
     if (snapshot_load(h->watch, &snap, err)) return err->status;
-    if (publish(h, snap, NULL, err)) return err->status;
+    publish(h, snap, NULL);
     *changed = true;
     return ZS_OK;
 }
@@ -1258,7 +1274,8 @@ zs_status hserver_reload(hserver *h, zs_error *err)
         styleset_release(ss);
         return err->status;
     }
-    return publish(h, snap, ss, err);
+    publish(h, snap, ss);
+    return ZS_OK;
 }
 
 /* Renders one tile in the middle of the data on the first render thread's
@@ -1302,9 +1319,9 @@ static zs_status open_cache(hserver *h, const hserver_config *cfg, zs_error *err
                            .data_version = disk_version};
     if (tilecache_open(&tc, &h->cache, err)) return err->status;
     snapshot *snap = snapshot_slot_acquire(h->slot);
-    zs_status st = advance_cache(h, snap, h->styles, err);
+    advance_cache(h, snap, h->styles);
     snapshot_release(snap);
-    return st;
+    return ZS_OK;
 }
 
 zs_status hserver_create(const hserver_config *cfg, hserver **out, zs_error *err)
