@@ -182,6 +182,27 @@ def test_change_while_down():
     check_eq(srv.stop(), 0, "SIGTERM stops the server")
 
 
+def test_cache_cannot_follow():
+    """When the cache cannot record a change (here its digest file is a
+    folder, so saving it fails), every cached tile goes and the new data is
+    served anyway: nothing stale."""
+    cache = os.path.join(D, "cache2")
+    srv = Server(os.path.join(D, "serve5.log"), "--db", DB, "--styles", STYLES, "--cache", cache)
+    state["srv"] = srv
+    near, far = tile_sets()
+    for p in near[:3] + far[:3]:
+        srv.request(p)
+    os.remove(os.path.join(cache, "data.digest"))
+    os.makedirs(os.path.join(cache, "data.digest", "blocker"))
+    v0 = srv.data_version()
+    change_building(state["bid"], "测试大厦（三改名）", 999.0)
+    check(srv.wait_version_above(v0) > v0, "the change is published although the cache failed")
+    rerendered = [p for p in near[:3] + far[:3] if fetch(srv, p)[3] == 1]
+    check_eq(len(rerendered), 6, "every cached tile was dropped, far ones too")
+    check_eq(srv.stop(), 0, "SIGTERM stops the server")
+    check("could not follow the change" in srv.log_text(), "the failure is logged")
+
+
 def test_overload():
     """One render thread and a queue of two: a burst of distinct uncached
     tiles gets 200s and 503s with Retry-After, nothing else, and cached
@@ -259,7 +280,8 @@ def test_overload():
 if __name__ == "__main__":
     try:
         run_tests([test_setup, test_config_file, test_invalidation,
-                   test_restart_serves_from_disk, test_change_while_down, test_overload])
+                   test_restart_serves_from_disk, test_change_while_down, test_cache_cannot_follow,
+                   test_overload])
     finally:
         if "srv" in state:
             state["srv"].kill()
