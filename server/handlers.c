@@ -1062,6 +1062,11 @@ static void handle_metrics(hserver *h, hresponse *r)
                   "# HELP zsmap_tile_cache_disk_writes_total Tiles written to the disk cache.\n"
                   "# TYPE zsmap_tile_cache_disk_writes_total counter\n"
                   "zsmap_tile_cache_disk_writes_total %llu\n"
+                  "# HELP zsmap_tile_cache_disk_skipped_total Tiles not written to disk: the "
+                  "writer was too far behind, or a write failed.\n"
+                  "# TYPE zsmap_tile_cache_disk_skipped_total counter\n"
+                  "zsmap_tile_cache_disk_skipped_total{reason=\"behind\"} %llu\n"
+                  "zsmap_tile_cache_disk_skipped_total{reason=\"error\"} %llu\n"
                   "# HELP zsmap_tile_cache_bytes Bytes held by the memory tile cache.\n"
                   "# TYPE zsmap_tile_cache_bytes gauge\nzsmap_tile_cache_bytes %zu\n"
                   "# HELP zsmap_tile_cache_entries Tiles held by the memory tile cache.\n"
@@ -1072,7 +1077,8 @@ static void handle_metrics(hserver *h, hresponse *r)
                   "# TYPE zsmap_snapshot_age_seconds gauge\nzsmap_snapshot_age_seconds %.3f\n",
                   (unsigned long long)cs.mem_hits, (unsigned long long)cs.disk_hits,
                   (unsigned long long)cs.misses, (unsigned long long)cs.dropped,
-                  (unsigned long long)cs.disk_writes, cs.mem_bytes, cs.mem_tiles,
+                  (unsigned long long)cs.disk_writes, (unsigned long long)cs.disk_dropped,
+                  (unsigned long long)cs.disk_errors, cs.mem_bytes, cs.mem_tiles,
                   (long long)hserver_data_version(h), wall_now() - published);
     r->status = 200;
     r->content_type = CT_METRICS;

@@ -166,6 +166,7 @@ def test_restart_serves_from_disk():
     disk = m1['zsmap_tile_cache_hits_total{store="disk"}'] - \
         m0['zsmap_tile_cache_hits_total{store="disk"}']
     check_eq(disk, len(state["etags"]), "they come from the disk cache")
+    check_eq(m1['zsmap_tile_cache_disk_skipped_total{reason="error"}'], 0, "no disk write failed")
 
 
 def test_change_while_down():
