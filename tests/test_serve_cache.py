@@ -10,6 +10,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import threading
 import time
 
@@ -183,6 +184,42 @@ def test_change_while_down():
     check_eq(srv.stop(), 0, "SIGTERM stops the server")
 
 
+def test_style_change():
+    """SIGHUP after one style file changed: that style's cached tiles go
+    (memory and disk), every other style's stay."""
+    styles = os.path.join(D, "styles")
+    shutil.copytree(STYLES, styles)
+    cache = os.path.join(D, "cache3")
+    srv = Server(os.path.join(D, "serve6.log"), "--db", DB, "--styles", styles, "--cache", cache)
+    state["srv"] = srv
+    lon, lat = state["lonlat"]
+    x, y = lonlat_to_tile(lon, lat, 15)
+    investor, kiosk = f"/tiles/investor/15/{x}/{y}.png", f"/tiles/kiosk/15/{x}/{y}.png"
+    before = {p: srv.request(p)[2] for p in (investor, kiosk)}
+    path = os.path.join(styles, "kiosk.json")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace('"fill-color": "#fbfaf7"', '"fill-color": "#203040"'))  # district
+    srv.proc.send_signal(signal.SIGHUP)
+    end = time.time() + 30
+    while time.time() < end and "reloaded styles" not in srv.log_text():
+        time.sleep(0.1)
+    st, _, body, rendered = fetch(srv, kiosk)
+    check(st == 200 and rendered == 1 and body != before[kiosk],
+          "the changed style's tile is drawn again, and differs")
+    st, _, body, rendered = fetch(srv, investor)
+    check(st == 200 and rendered == 0 and body == before[investor],
+          "the other style's tile is still cached")
+    check_eq(srv.stop(), 0, "SIGTERM stops the server")
+    # and after a restart the disk agrees
+    srv = Server(os.path.join(D, "serve7.log"), "--db", DB, "--styles", styles, "--cache", cache)
+    state["srv"] = srv
+    check_eq(fetch(srv, investor)[3], 0, "the unchanged style's tile comes from disk")
+    check_eq(fetch(srv, kiosk)[3], 0, "the changed style's new tile comes from disk")
+    check_eq(srv.stop(), 0, "SIGTERM stops the server")
+
+
 def test_cache_cannot_follow():
     """When the cache cannot record a change (here its digest file is a
     folder, so saving it fails), every cached tile goes and the new data is
@@ -281,7 +318,8 @@ def test_overload():
 if __name__ == "__main__":
     try:
         run_tests([test_setup, test_config_file, test_invalidation,
-                   test_restart_serves_from_disk, test_change_while_down, test_cache_cannot_follow,
+                   test_restart_serves_from_disk, test_change_while_down, test_style_change,
+                   test_cache_cannot_follow,
                    test_overload])
     finally:
         if "srv" in state:
