@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int test_failures;
 
@@ -47,6 +48,20 @@ static int test_failures;
             test_failures++;                                                                       \
         }                                                                                          \
     } while (0)
+
+/* Runs cmd through the shell; its stdout (truncated to n - 1 bytes) in out.
+ * Returns the exit status, -1 when it could not run. */
+static inline int test_run(const char *cmd, char *out, size_t n)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    while (fgetc(p) != EOF) {
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 #define TEST_DONE()                                                                                \
     do {                                                                                           \

@@ -7,6 +7,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "store.h"
+#include "store_rows.h"
 #include "test.h"
 
 #include <math.h>
@@ -19,42 +20,6 @@
 #include <unistd.h>
 
 /* ---- rows and WKB (little-endian; main checks the machine is) ------------------- */
-
-typedef struct {
-    store_value v[32];
-    const layer_info *info;
-} row_values;
-
-static void rv_init(row_values *r, layer_id layer, const char *id)
-{
-    memset(r, 0, sizeof *r);
-    r->info = layer_get(layer);
-    for (size_t i = 0; i < r->info->nfields; i++)
-        r->v[i].null = true;
-    r->v[0].null = false; /* id is field 0 of every layer */
-    r->v[0].text = id;
-}
-
-static store_value *rv(row_values *r, const char *name)
-{
-    int i = layer_field_index(r->info, name);
-    if (i < 0) {
-        fprintf(stderr, "no field %s in %s\n", name, r->info->name);
-        exit(2);
-    }
-    r->v[i].null = false;
-    return &r->v[i];
-}
-
-static void rv_text(row_values *r, const char *name, const char *s)
-{
-    rv(r, name)->text = s;
-}
-
-static void rv_real(row_values *r, const char *name, double d)
-{
-    rv(r, name)->real = d;
-}
 
 typedef struct {
     unsigned char b[512];

@@ -23,26 +23,12 @@ static void path_in_tmp(char *out, size_t n, const char *name)
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-/* Runs cmd through the shell; its stdout (truncated to n - 1 bytes) in out.
- * Returns the exit status, -1 when it could not run. */
-static int run(const char *cmd, char *out, size_t n)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* One SQL query through the sqlite3 CLI, read-only; output in out. */
 static int sql_cli(const char *db, const char *sql, char *out, size_t n)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "sqlite3 -readonly '%s' \"%s\" 2>&1", db, sql);
-    return run(cmd, out, n);
+    return test_run(cmd, out, n);
 }
 
 /* Deterministic tile bytes for t (len depends on t; may be 0). */
@@ -313,7 +299,7 @@ static void test_foreign_files(void)
     }
     path_in_tmp(path, sizeof path, "other.sqlite");
     snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'CREATE TABLE parks(id TEXT)'", path);
-    CHECK_INT(run(cmd, out, sizeof out), 0);
+    CHECK_INT(test_run(cmd, out, sizeof out), 0);
     expect_refused(path, "has no 'metadata' table");
 
     path_in_tmp(path, sizeof path, "wrongcols.mbtiles");
@@ -321,7 +307,7 @@ static void test_foreign_files(void)
              "sqlite3 '%s' 'CREATE TABLE metadata(name text, value text);"
              " CREATE TABLE tiles(z integer, x integer, y integer, data blob)'",
              path);
-    CHECK_INT(run(cmd, out, sizeof out), 0);
+    CHECK_INT(test_run(cmd, out, sizeof out), 0);
     expect_refused(path, "table 'tiles' lacks MBTiles columns");
 
     path_in_tmp(path, sizeof path, "view.mbtiles");
@@ -332,7 +318,7 @@ static void test_foreign_files(void)
              " CREATE VIEW tiles AS SELECT zoom_level, tile_column, tile_row, tile_data"
              " FROM map JOIN images USING (tile_id)'",
              path);
-    CHECK_INT(run(cmd, out, sizeof out), 0);
+    CHECK_INT(test_run(cmd, out, sizeof out), 0);
     expect_refused(path, "'tiles' is a view");
 
     /* Someone else's MBTiles without unique indexes: opened, indexes added,
@@ -343,7 +329,7 @@ static void test_foreign_files(void)
              " CREATE TABLE tiles(zoom_level integer, tile_column integer, tile_row integer,"
              " tile_data blob)'",
              path);
-    CHECK_INT(run(cmd, out, sizeof out), 0);
+    CHECK_INT(test_run(cmd, out, sizeof out), 0);
     CHECK_INT(mbtiles_open(path, &mb, &err), ZS_OK);
     if (!mb) return;
     tile_coord t = {2, 1, 1};
@@ -402,7 +388,7 @@ static void test_gdal(void)
     mbtiles_close(mb);
 
     snprintf(cmd, sizeof cmd, "gdalinfo '%s' 2>&1", path);
-    int rc = run(cmd, out, sizeof out);
+    int rc = test_run(cmd, out, sizeof out);
     CHECK_INT(rc, 0);
     bool sized = strstr(out, "Size is 512, 512") != NULL;
     bool driver = strstr(out, "Driver: MBTiles/MBTiles") != NULL;
@@ -415,7 +401,7 @@ static void test_gdal(void)
         for (uint32_t y = 1; y <= 2; y++) {
             snprintf(cmd, sizeof cmd, "gdallocationinfo -valonly '%s' %u %u 2>&1", path,
                      256 * (x - 1) + 128, 256 * (y - 1) + 128);
-            CHECK_INT(run(cmd, out, sizeof out), 0);
+            CHECK_INT(test_run(cmd, out, sizeof out), 0);
             char want[64];
             snprintf(want, sizeof want, "%u\n%u\n64\n255\n", 50 * x + 120, 50 * y + 20);
             if (strcmp(out, want) != 0) fprintf(stderr, "at tile 2/%u/%u:\n", x, y);
@@ -444,7 +430,7 @@ int main(void)
     if (!test_failures) {
         char cmd[128], out[64];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        run(cmd, out, sizeof out);
+        test_run(cmd, out, sizeof out);
     } else
         fprintf(stderr, "files kept in %s\n", tmpdir);
     TEST_DONE();

@@ -12,6 +12,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "store.h"
+#include "store_rows.h"
 #include "test.h"
 
 #include <jansson.h>
@@ -112,47 +113,6 @@ static const feature_def *def_by_id(const char *id)
     for (int i = 0; i < ndefs; i++)
         if (strcmp(defs[i].id, id) == 0) return &defs[i];
     return NULL;
-}
-
-typedef struct {
-    store_value v[32];
-    const layer_info *info;
-} row_values;
-
-static void rv_init(row_values *r, layer_id layer, const char *id)
-{
-    memset(r, 0, sizeof *r);
-    r->info = layer_get(layer);
-    for (size_t i = 0; i < r->info->nfields; i++)
-        r->v[i].null = true;
-    r->v[0].null = false;
-    r->v[0].text = id;
-}
-
-static store_value *rv(row_values *r, const char *name)
-{
-    int i = layer_field_index(r->info, name);
-    if (i < 0) {
-        fprintf(stderr, "no field %s in %s\n", name, r->info->name);
-        exit(2);
-    }
-    r->v[i].null = false;
-    return &r->v[i];
-}
-
-static void rv_text(row_values *r, const char *name, const char *s)
-{
-    rv(r, name)->text = s;
-}
-
-static void rv_real(row_values *r, const char *name, double d)
-{
-    rv(r, name)->real = d;
-}
-
-static void rv_int(row_values *r, const char *name, long long i)
-{
-    rv(r, name)->integer = i;
 }
 
 static void upsert(store *st, row_values *r, const ring *rings, int nrings, bool multi, bool point)

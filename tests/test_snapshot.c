@@ -8,6 +8,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "store.h"
+#include "store_rows.h"
 #include "test.h"
 
 #include <jansson.h>
@@ -113,45 +114,6 @@ typedef struct {
 static feature_def defs[MAX_FEATURES];
 static int ndefs;
 
-typedef struct {
-    store_value v[32];
-    const layer_info *info;
-} row_values;
-
-static void rv_init(row_values *r, layer_id layer)
-{
-    memset(r, 0, sizeof *r);
-    r->info = layer_get(layer);
-    for (size_t i = 0; i < r->info->nfields; i++)
-        r->v[i].null = true;
-}
-
-static store_value *rv(row_values *r, const char *name)
-{
-    int i = layer_field_index(r->info, name);
-    if (i < 0) {
-        fprintf(stderr, "no field %s in %s\n", name, r->info->name);
-        exit(2);
-    }
-    r->v[i].null = false;
-    return &r->v[i];
-}
-
-static void rv_text(row_values *r, const char *name, const char *s)
-{
-    rv(r, name)->text = s;
-}
-
-static void rv_real(row_values *r, const char *name, double d)
-{
-    rv(r, name)->real = d;
-}
-
-static void rv_int(row_values *r, const char *name, long long i)
-{
-    rv(r, name)->integer = i;
-}
-
 static void wkb_of(const feature_def *d, wkb_buf *w)
 {
     w->n = 0;
@@ -222,7 +184,7 @@ static void write_store(store *st)
     row_values r;
     feature_def *d;
 
-    rv_init(&r, LAYER_PARKS);
+    rv_init(&r, LAYER_PARKS, NULL);
     rv_text(&r, "id", "P01");
     rv_text(&r, "name_zh", "徐州高新技术产业园");
     rv_text(&r, "name_en", "Xuzhou Hi-Tech Park");
@@ -249,7 +211,7 @@ static void write_store(store *st)
     CHECK_INT(store_add_photo(st, &ph2, &err), ZS_OK); /* inserted out of order */
     CHECK_INT(store_add_photo(st, &ph1, &err), ZS_OK);
 
-    rv_init(&r, LAYER_PARKS);
+    rv_init(&r, LAYER_PARKS, NULL);
     rv_text(&r, "id", "P02");
     rv_text(&r, "name_zh", "彭城智慧医疗产业园");
     d = def_new();
@@ -257,7 +219,7 @@ static void write_store(store *st)
     d->nrings = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_PARCELS);
+    rv_init(&r, LAYER_PARCELS, NULL);
     rv_text(&r, "id", "PC-001");
     rv_text(&r, "name_zh", "高新区A-01地块");
     rv_text(&r, "name_en", "Plot A-01");
@@ -276,7 +238,7 @@ static void write_store(store *st)
     d->nrings = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_PARCELS);
+    rv_init(&r, LAYER_PARCELS, NULL);
     rv_text(&r, "id", "PC-002");
     rv_text(&r, "park", "P01");
     rv_text(&r, "land_use", "commercial");
@@ -286,7 +248,7 @@ static void write_store(store *st)
     d->nrings = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_PARCELS);
+    rv_init(&r, LAYER_PARCELS, NULL);
     rv_text(&r, "id", "PC-003");
     rv_real(&r, "area_m2", 1234.5);
     d = def_new();
@@ -296,7 +258,7 @@ static void write_store(store *st)
     d->polygons = 2;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_BUILDINGS);
+    rv_init(&r, LAYER_BUILDINGS, NULL);
     rv_text(&r, "id", "B-001");
     rv_text(&r, "name_zh", "金山科技大厦");
     rv_text(&r, "name_en", "Jinshan Tech Tower");
@@ -313,7 +275,7 @@ static void write_store(store *st)
     d->nrings = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_BUILDINGS);
+    rv_init(&r, LAYER_BUILDINGS, NULL);
     rv_text(&r, "id", "B-002");
     rv_text(&r, "name_zh", "标准厂房3号");
     rv_text(&r, "kind", "factory");
@@ -333,7 +295,7 @@ static void write_store(store *st)
     d->nrings = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_BUILDINGS);
+    rv_init(&r, LAYER_BUILDINGS, NULL);
     rv_text(&r, "id", "B-003");
     rv_text(&r, "name_zh", "医疗器械孵化楼");
     rv_text(&r, "kind", "building");
@@ -344,7 +306,7 @@ static void write_store(store *st)
     d->point = true;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_BOUNDARY);
+    rv_init(&r, LAYER_BOUNDARY, NULL);
     rv_text(&r, "id", "district");
     rv_text(&r, "name_zh", "示范区");
     rv_text(&r, "name_en", "Demo District");
@@ -354,7 +316,7 @@ static void write_store(store *st)
     d->polygons = 1;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_ROADS);
+    rv_init(&r, LAYER_ROADS, NULL);
     rv_text(&r, "id", "R-1");
     rv_text(&r, "name_zh", "金山路");
     rv_text(&r, "road_class", "primary");
@@ -364,7 +326,7 @@ static void write_store(store *st)
     d->line = true;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_ROADS);
+    rv_init(&r, LAYER_ROADS, NULL);
     rv_text(&r, "id", "R-2");
     rv_text(&r, "road_class", "minor");
     d = def_new();
@@ -375,7 +337,7 @@ static void write_store(store *st)
     d->multiline = true;
     upsert(st, &r, d);
 
-    rv_init(&r, LAYER_WATER);
+    rv_init(&r, LAYER_WATER, NULL);
     rv_text(&r, "id", "W-1");
     rv_text(&r, "name_zh", "故黄河");
     rv_text(&r, "name_en", "Old Yellow River");
@@ -388,7 +350,7 @@ static void write_store(store *st)
     for (int i = 0; i < NRANDOM; i++) {
         char id[32];
         snprintf(id, sizeof id, "PX-%04d", i);
-        rv_init(&r, LAYER_PARCELS);
+        rv_init(&r, LAYER_PARCELS, NULL);
         rv_text(&r, "id", id);
         if (i % 3) rv_text(&r, "park", "P02");
         random_area[i] = i % 5 ? rng_range(500, 90000) : NAN;
@@ -927,7 +889,7 @@ static zs_status fake_layer(void *impl, layer_id layer, store_row_fn fn, void *c
     fake *f = impl;
     if (layer != LAYER_PARKS && !(layer == LAYER_PARCELS && f->defect == FAKE_DUP)) return ZS_OK;
     row_values r;
-    rv_init(&r, layer);
+    rv_init(&r, layer, NULL);
     rv_text(&r, "id", "P01");
     rv_text(&r, "name_zh", f->defect == FAKE_UTF8 ? "坏\xe9\x87" : "好");
     wkb_buf w = {0};
@@ -1050,7 +1012,7 @@ int main(void)
     {
         CHECK_INT(store_begin(st, &err), ZS_OK);
         row_values r;
-        rv_init(&r, LAYER_WATER);
+        rv_init(&r, LAYER_WATER, NULL);
         rv_text(&r, "id", "W-BAD");
         static const unsigned char truncated[] = {1, 3, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0};
         zs_status s = store_upsert(st, LAYER_WATER, r.v, truncated, sizeof truncated, NULL, &err);

@@ -78,20 +78,6 @@ static long long blob_version(hblob *b, const tc_key *k)
     return *end == '\0' && i > 0 ? v : -1;
 }
 
-/* Runs cmd through the shell; its stdout (truncated) in out. Returns the
- * exit status, -1 when it could not run. */
-static int run(const char *cmd, char *out, size_t n)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The first column of every row of sql on the file at path, read-only, as
  * text, one row a line, into out. Returns the number of rows, -1 on error. */
 static int sql_rows(const char *path, const char *sql, char *out, size_t n)
@@ -818,7 +804,7 @@ static void test_gdal(void)
     tilecache_close(tc);
     snprintf(path, sizeof path, "%s/g.mbtiles", dir);
     snprintf(cmd, sizeof cmd, "gdalinfo '%s' 2>&1", path);
-    int rc = run(cmd, out, sizeof out);
+    int rc = test_run(cmd, out, sizeof out);
     bool driver = strstr(out, "Driver: MBTiles/MBTiles") != NULL;
     bool sized = strstr(out, "Size is 1073741824, 1073741824") != NULL; /* z 22, the world */
     CHECK_INT(rc, 0);
@@ -830,7 +816,7 @@ static void test_gdal(void)
         for (uint32_t y = 0; y < 2; y++) {
             snprintf(cmd, sizeof cmd, "gdallocationinfo -overview 21 -valonly '%s' %u %u 2>&1",
                      path, (2 * x + 1) << 28, (2 * y + 1) << 28);
-            CHECK_INT(run(cmd, out, sizeof out), 0);
+            CHECK_INT(test_run(cmd, out, sizeof out), 0);
             char want[64];
             snprintf(want, sizeof want, "%u\n%u\n7\n255\n", 50 * x + 20, 50 * y + 20);
             if (strcmp(out, want) != 0) fprintf(stderr, "at tile 1/%u/%u:\n", x, y);
@@ -985,7 +971,7 @@ int main(void)
     if (!test_failures) {
         char cmd[128], out[64];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        run(cmd, out, sizeof out);
+        test_run(cmd, out, sizeof out);
     } else
         fprintf(stderr, "files kept in %s\n", tmpdir);
     TEST_DONE();
