@@ -5,6 +5,9 @@
  * the access handler's second call (answering on the first drops
  * keep-alive). A cached tile's response is built once and queued again for
  * every request; a matching If-None-Match gets a 304 built once per tile.
+ * A tile that must be rendered parks its connection (suspended, holding no
+ * thread) until the render pool calls the request's ready callback; the
+ * access log is written in blocks (accesslog.h).
  *
  * The raw request target: libmicrohttpd decodes the URL before the access
  * handler sees it, but the router must see it encoded (%2F, %00 and
