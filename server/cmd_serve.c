@@ -38,7 +38,22 @@ const cli_option serve_options[] = {
      "settings, one 'key = value' a line, keys as these options; the command line wins", false, 0},
     {0},
 };
-enum { SERVE_DB = 0, SERVE_CONFIG = 10 }; /* indices in serve_options */
+/* indices in serve_options */
+enum {
+    SERVE_DB,
+    SERVE_BIND,
+    SERVE_PORT,
+    SERVE_STYLES,
+    SERVE_THREADS,
+    SERVE_CACHE_MB,
+    SERVE_CACHE,
+    SERVE_RENDER_THREADS,
+    SERVE_RENDER_QUEUE,
+    SERVE_TIMEOUT,
+    SERVE_CONFIG,
+};
+_Static_assert(sizeof serve_options / sizeof serve_options[0] == SERVE_CONFIG + 2,
+               "one index per option (and the table's end)");
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -92,38 +107,39 @@ static int serve_loop(hserver *h, http_server *srv, const sigset_t *set)
 static int serve(const char **v)
 {
     long port = 8080, threads = 0, cache_mb = 256, render_threads = 0, render_queue = 256;
-    if (v[2] && !parse_long(v[2], 1, 65535, &port)) {
-        fprintf(stderr, "zsmap serve: --port '%s' is not a port from 1 to 65535\n", v[2]);
+    if (v[SERVE_PORT] && !parse_long(v[SERVE_PORT], 1, 65535, &port)) {
+        fprintf(stderr, "zsmap serve: --port '%s' is not a port from 1 to 65535\n", v[SERVE_PORT]);
         return EXIT_USAGE;
     }
-    if (v[4] && !parse_long(v[4], 1, 256, &threads)) {
-        fprintf(stderr, "zsmap serve: --threads '%s' is not a whole number from 1 to 256\n", v[4]);
+    if (v[SERVE_THREADS] && !parse_long(v[SERVE_THREADS], 1, 256, &threads)) {
+        fprintf(stderr, "zsmap serve: --threads '%s' is not a whole number from 1 to 256\n",
+                v[SERVE_THREADS]);
         return EXIT_USAGE;
     }
-    if (v[5] && !parse_long(v[5], 1, 65536, &cache_mb)) {
+    if (v[SERVE_CACHE_MB] && !parse_long(v[SERVE_CACHE_MB], 1, 65536, &cache_mb)) {
         fprintf(stderr, "zsmap serve: --cache-mb '%s' is not a whole number from 1 to 65536\n",
-                v[5]);
+                v[SERVE_CACHE_MB]);
         return EXIT_USAGE;
     }
-    if (v[7] && !parse_long(v[7], 1, 256, &render_threads)) {
+    if (v[SERVE_RENDER_THREADS] && !parse_long(v[SERVE_RENDER_THREADS], 1, 256, &render_threads)) {
         fprintf(stderr, "zsmap serve: --render-threads '%s' is not a whole number from 1 to 256\n",
-                v[7]);
+                v[SERVE_RENDER_THREADS]);
         return EXIT_USAGE;
     }
-    if (v[8] && !parse_long(v[8], 1, 100000, &render_queue)) {
+    if (v[SERVE_RENDER_QUEUE] && !parse_long(v[SERVE_RENDER_QUEUE], 1, 100000, &render_queue)) {
         fprintf(stderr, "zsmap serve: --render-queue '%s' is not a whole number from 1 to 100000\n",
-                v[8]);
+                v[SERVE_RENDER_QUEUE]);
         return EXIT_USAGE;
     }
     long timeout = 30;
-    if (v[9] && !parse_long(v[9], 1, 3600, &timeout)) {
+    if (v[SERVE_TIMEOUT] && !parse_long(v[SERVE_TIMEOUT], 1, 3600, &timeout)) {
         fprintf(stderr,
                 "zsmap serve: --timeout '%s' is not a whole number of seconds from 1 to 3600\n",
-                v[9]);
+                v[SERVE_TIMEOUT]);
         return EXIT_USAGE;
     }
-    const char *bind = v[1] ? v[1] : "127.0.0.1";
-    const char *styles = v[3] ? v[3] : getenv("ZSMAP_STYLES");
+    const char *bind = v[SERVE_BIND] ? v[SERVE_BIND] : "127.0.0.1";
+    const char *styles = v[SERVE_STYLES] ? v[SERVE_STYLES] : getenv("ZSMAP_STYLES");
     if (!styles) styles = ZSMAP_STYLE_DIR;
 
     /* block the signals before any thread starts, so that all inherit it */
@@ -138,10 +154,10 @@ static int serve(const char **v)
     char origin[300];
     snprintf(origin, sizeof origin, strchr(bind, ':') ? "http://[%s]:%ld" : "http://%s:%ld", bind,
              port);
-    hserver_config hc = {.db = v[0],
+    hserver_config hc = {.db = v[SERVE_DB],
                          .styles_dir = styles,
                          .self_origin = origin,
-                         .cache_dir = v[6],
+                         .cache_dir = v[SERVE_CACHE],
                          .render_threads = (int)render_threads,
                          .render_queue = (size_t)render_queue};
     hc.cache_bytes = (size_t)cache_mb << 20;
