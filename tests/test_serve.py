@@ -500,7 +500,7 @@ def test_stop():
     if lines:
         parts = lines[0].split()
         check(len(parts) >= 6 and parts[2].isdigit() and parts[3].isdigit()
-              and parts[4].endswith("us") and parts[5] in ("hit", "miss", "wait", "-"),
+              and parts[4].endswith("us") and parts[5] in ("hit", "disk", "miss", "-"),
               f"access log: method path status bytes µs cache: {lines[0]}")
     check(any(l.endswith(" hit") for l in lines), "cache hits are logged")
     if rc != 0:
