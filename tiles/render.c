@@ -190,6 +190,12 @@ static style_value num_value(double v)
                     : (style_value){.type = STYLE_NUMBER, .num = v};
 }
 
+/* A carrier's filter row (snap_layer.filter_rows). */
+static const snap_filter_row *row_of(const feature_ref *r)
+{
+    return &r->layer->filter_rows[r->f - r->layer->features];
+}
+
 static style_value feature_get(const void *feature, style_prop prop)
 {
     const feature_ref *r = feature;
@@ -238,9 +244,8 @@ static style_value feature_get(const void *feature, style_prop prop)
         return num_value(c->gross_area_m2 > 0 ? c->vacant_area_m2 / c->gross_area_m2 : NAN);
     case PROP_RENT_YUAN_M2_DAY:
         return num_value(c->rent_yuan_m2_day);
-    case PROP_RENT_YUAN_M2_MONTH:
-        return num_value(isnan(c->rent_yuan_m2_month) ? c->rent_yuan_m2_day * 30.0
-                                                      : c->rent_yuan_m2_month);
+    case PROP_RENT_YUAN_M2_MONTH: /* offices' daily rent times 30, as filters see it */
+        return num_value(row_of(r)->rent_yuan_m2_month);
     case PROP_CLEAR_HEIGHT_M:
         return num_value(c->clear_height_m);
     case PROP_PRICE_WAN_PER_MU:
@@ -350,9 +355,7 @@ static bool ensure_pts(render_ctx *ctx, size_t n)
 static bool feature_passes(render_ctx *ctx, const style_layer *sl, const feature_ref *ref,
                            style_ctx *sc)
 {
-    if (ref->c && ctx->req->filter &&
-        !filter_match(ctx->req->filter, &ref->layer->filter_rows[ref->f - ref->layer->features],
-                      ref->c))
+    if (ref->c && ctx->req->filter && !filter_match(ctx->req->filter, row_of(ref), ref->c))
         return false;
     return style_eval_filter(sl->filter, sc);
 }
