@@ -14,6 +14,7 @@
 #include "store.h"
 #include "store_rows.h"
 #include "test.h"
+#include "wkb_writer.h"
 
 #include <jansson.h>
 
@@ -24,74 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- independent reference projection (atanh(sin φ) = ln tan(π/4 + φ/2)) ---- */
-
-static double ref_x(double lon)
-{
-    return 6378137.0 * lon * 3.14159265358979323846 / 180.0;
-}
-
-static double ref_y(double lat)
-{
-    return 6378137.0 * atanh(sin(lat * 3.14159265358979323846 / 180.0));
-}
-
-/* ---- a little-endian WKB writer --------------------------------------------- */
-
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-} wkb_buf;
-
-static void put(wkb_buf *w, const void *p, size_t n)
-{
-    if (w->n + n > w->cap) {
-        w->cap = (w->n + n) * 2 + 64;
-        w->b = realloc(w->b, w->cap);
-        if (!w->b) exit(2);
-    }
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-
-static void put_u32(wkb_buf *w, uint32_t v)
-{
-    put(w, &v, 4);
-}
-
-static void put_f64(wkb_buf *w, double v)
-{
-    put(w, &v, 8);
-}
-
-static void put_header(wkb_buf *w, uint32_t type)
-{
-    unsigned char order = 1;
-    put(w, &order, 1);
-    put_u32(w, type);
-}
-
-#define MAX_PTS 8
-typedef struct {
-    int npts;
-    double lon[MAX_PTS], lat[MAX_PTS];
-} ring;
-
-/* Counter-clockwise, closed. */
-static ring rect(double w, double s, double e, double n)
-{
-    return (ring){5, {w, e, e, w, w}, {s, s, n, n, s}};
-}
-
-static void put_ring(wkb_buf *w, const ring *r)
-{
-    put_u32(w, (uint32_t)r->npts);
-    for (int i = 0; i < r->npts; i++) {
-        put_f64(w, r->lon[i]);
-        put_f64(w, r->lat[i]);
-    }
-}
 
 /* ---- what the test stores ------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "store.h"
 #include "store_rows.h"
 #include "test.h"
+#include "wkb_writer.h"
 
 #include <jansson.h>
 
@@ -21,74 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- independent reference projection --------------------------------------
- * atanh(sin φ) is the same function as ln tan(π/4 + φ/2), computed another way. */
-static double ref_x(double lon)
-{
-    return 6378137.0 * lon * 3.14159265358979323846 / 180.0;
-}
-
-static double ref_y(double lat)
-{
-    return 6378137.0 * atanh(sin(lat * 3.14159265358979323846 / 180.0));
-}
-
-/* ---- a little-endian (or big-endian) WKB writer ----------------------------- */
-
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-    bool big;
-} wkb_buf;
-
-static void put(wkb_buf *w, const void *p, size_t n, bool swap)
-{
-    if (w->n + n > w->cap) {
-        w->cap = (w->n + n) * 2 + 64;
-        w->b = realloc(w->b, w->cap);
-    }
-    for (size_t i = 0; i < n; i++)
-        w->b[w->n + i] = ((const unsigned char *)p)[swap ? n - 1 - i : i];
-    w->n += n;
-}
-
-static void put_u32(wkb_buf *w, uint32_t v)
-{
-    put(w, &v, 4, w->big); /* the test machine is little-endian (checked in main) */
-}
-
-static void put_f64(wkb_buf *w, double v)
-{
-    put(w, &v, 8, w->big);
-}
-
-static void put_header(wkb_buf *w, uint32_t type)
-{
-    unsigned char order = w->big ? 0 : 1;
-    put(w, &order, 1, false);
-    put_u32(w, type);
-}
-
-/* Coordinates of a feature as written: rings or lines of lon/lat points. */
-#define MAX_PTS 16
-typedef struct {
-    int npts;
-    double lon[MAX_PTS], lat[MAX_PTS];
-} ring;
-
-static void put_ring(wkb_buf *w, const ring *r)
-{
-    put_u32(w, (uint32_t)r->npts);
-    for (int i = 0; i < r->npts; i++) {
-        put_f64(w, r->lon[i]);
-        put_f64(w, r->lat[i]);
-    }
-}
-
-static ring rect(double w, double s, double e, double n)
-{
-    return (ring){5, {w, e, e, w, w}, {s, s, n, n, s}};
-}
+/* ---- WKB ---------------------------------------------------------------------- */
 
 /* A polygon of one outer ring and nholes holes. */
 static void put_polygon(wkb_buf *w, const ring *rings, int nrings)
