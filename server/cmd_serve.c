@@ -104,40 +104,27 @@ static int serve_loop(hserver *h, http_server *srv, const sigset_t *set)
     }
 }
 
+/* Reads option i into *out when it is set; false (and a message naming the
+ * option and its range) when it is not what from lo to hi. */
+static bool number_option(const char **v, int i, const char *what, long lo, long hi, long *out)
+{
+    if (!v[i] || parse_long(v[i], lo, hi, out)) return true;
+    fprintf(stderr, "zsmap serve: --%s '%s' is not %s from %ld to %ld\n", serve_options[i].name,
+            v[i], what, lo, hi);
+    return false;
+}
+
 static int serve(const char **v)
 {
-    long port = 8080, threads = 0, cache_mb = 256, render_threads = 0, render_queue = 256;
-    if (v[SERVE_PORT] && !parse_long(v[SERVE_PORT], 1, 65535, &port)) {
-        fprintf(stderr, "zsmap serve: --port '%s' is not a port from 1 to 65535\n", v[SERVE_PORT]);
+    long port = 8080, threads = 0, cache_mb = 256, render_threads = 0, render_queue = 256,
+         timeout = 30;
+    if (!number_option(v, SERVE_PORT, "a port", 1, 65535, &port) ||
+        !number_option(v, SERVE_THREADS, "a whole number", 1, 256, &threads) ||
+        !number_option(v, SERVE_CACHE_MB, "a whole number", 1, 65536, &cache_mb) ||
+        !number_option(v, SERVE_RENDER_THREADS, "a whole number", 1, 256, &render_threads) ||
+        !number_option(v, SERVE_RENDER_QUEUE, "a whole number", 1, 100000, &render_queue) ||
+        !number_option(v, SERVE_TIMEOUT, "a whole number of seconds", 1, 3600, &timeout))
         return EXIT_USAGE;
-    }
-    if (v[SERVE_THREADS] && !parse_long(v[SERVE_THREADS], 1, 256, &threads)) {
-        fprintf(stderr, "zsmap serve: --threads '%s' is not a whole number from 1 to 256\n",
-                v[SERVE_THREADS]);
-        return EXIT_USAGE;
-    }
-    if (v[SERVE_CACHE_MB] && !parse_long(v[SERVE_CACHE_MB], 1, 65536, &cache_mb)) {
-        fprintf(stderr, "zsmap serve: --cache-mb '%s' is not a whole number from 1 to 65536\n",
-                v[SERVE_CACHE_MB]);
-        return EXIT_USAGE;
-    }
-    if (v[SERVE_RENDER_THREADS] && !parse_long(v[SERVE_RENDER_THREADS], 1, 256, &render_threads)) {
-        fprintf(stderr, "zsmap serve: --render-threads '%s' is not a whole number from 1 to 256\n",
-                v[SERVE_RENDER_THREADS]);
-        return EXIT_USAGE;
-    }
-    if (v[SERVE_RENDER_QUEUE] && !parse_long(v[SERVE_RENDER_QUEUE], 1, 100000, &render_queue)) {
-        fprintf(stderr, "zsmap serve: --render-queue '%s' is not a whole number from 1 to 100000\n",
-                v[SERVE_RENDER_QUEUE]);
-        return EXIT_USAGE;
-    }
-    long timeout = 30;
-    if (v[SERVE_TIMEOUT] && !parse_long(v[SERVE_TIMEOUT], 1, 3600, &timeout)) {
-        fprintf(stderr,
-                "zsmap serve: --timeout '%s' is not a whole number of seconds from 1 to 3600\n",
-                v[SERVE_TIMEOUT]);
-        return EXIT_USAGE;
-    }
     const char *bind = v[SERVE_BIND] ? v[SERVE_BIND] : "127.0.0.1";
     const char *styles = v[SERVE_STYLES] ? v[SERVE_STYLES] : getenv("ZSMAP_STYLES");
     if (!styles) styles = ZSMAP_STYLE_DIR;
