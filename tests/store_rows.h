@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     store_value v[32];
@@ -54,6 +55,22 @@ static inline void rv_real(row_values *r, const char *name, double d)
 static inline void rv_int(row_values *r, const char *name, long long i)
 {
     rv(r, name)->integer = i;
+}
+
+/* Removes the store at path with its journal files and photo folder, then
+ * the (emptied) folder dir that held it. */
+static inline void remove_store(const char *path, const char *dir)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", ".photos"};
+    for (size_t i = 0; i < 5; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        if (i < 4)
+            unlink(p);
+        else
+            rmdir(p);
+    }
+    rmdir(dir);
 }
 
 #endif

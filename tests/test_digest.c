@@ -735,15 +735,6 @@ int main(void)
         snapshot_release(h.s[i]);
     }
     digest_free(NULL);
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        unlink(p);
-    }
-    char photos[300];
-    snprintf(photos, sizeof photos, "%s.photos", path);
-    rmdir(photos);
-    rmdir(dir);
+    remove_store(path, dir);
     TEST_DONE();
 }

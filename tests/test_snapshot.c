@@ -1043,12 +1043,6 @@ int main(void)
 
     check_fakes();
 
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    remove_store(path, dir);
     TEST_DONE();
 }
